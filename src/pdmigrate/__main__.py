@@ -1,0 +1,5 @@
+"""`python -m pdmigrate` runs the CLI."""
+
+from pdmigrate.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""A local, Pipedrive-compatible company account for tests, demos and dry runs."""
