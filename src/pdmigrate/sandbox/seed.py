@@ -36,7 +36,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pdmigrate.errors import ConfigError
 
@@ -96,6 +96,41 @@ def default_activity_types() -> list[dict[str, Any]]:
         }
         for order, (name, key) in enumerate(_DEFAULT_TYPES, start=1)
     ]
+
+
+class _Inserter(Protocol):
+    def insert(self, company_id: int, entity: str, doc: dict[str, Any]) -> dict[str, Any]: ...
+
+
+def seed_account(
+    store: _Inserter, company_id: int, users: list[dict[str, Any]] | None = None
+) -> None:
+    """Seed a new account: its users (``users`` or :data:`DEFAULT_USERS`; the first is
+    the token owner, ``/users/me``) as ``users`` records and the default activity types
+    as ``activityTypes`` records, ids 1..n in order. Call it inside the transaction that
+    creates the account."""
+    for user in users if users is not None else default_users():
+        store.insert(company_id, "users", user_record(user))
+    for activity_type in default_activity_types():
+        store.insert(company_id, "activityTypes", activity_type)
+
+
+def user_record(user: dict[str, Any]) -> dict[str, Any]:
+    """The stored document of a user (``POST /users`` and seeding share it)."""
+    return {
+        "name": user["name"],
+        "email": user["email"],
+        "active_flag": bool(user.get("active_flag", True)),
+        "is_admin": bool(user.get("is_admin", False)),
+        "is_deleted": False,
+        "default_currency": "USD",
+        "locale": "en_US",
+        "lang": 1,
+        "phone": None,
+        "timezone_name": "UTC",
+        "timezone_offset": "+00:00",
+        "role_id": 1,
+    }
 
 
 def key_string_for(name: str) -> str:
