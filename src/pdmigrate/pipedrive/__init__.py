@@ -1,0 +1,1 @@
+"""Pipedrive API: the endpoint table with token costs, and the client."""
