@@ -1,0 +1,156 @@
+"""Profiles: every built-in profile loads and validates; broken ones fail clearly; headers match."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pdmigrate.errors import ConfigError
+from pdmigrate.profiles import (
+    PROFILE_DIR,
+    list_profiles,
+    load_profile,
+    load_profile_file,
+    match_file,
+    normalise_header,
+)
+
+ALL = [
+    "advancedpm",
+    "corepractice",
+    "generic",
+    "practicebynumbers",
+    "practicemaster",
+    "visualpractice",
+]
+BUILT = [name for name in ALL if (PROFILE_DIR / f"{name}.yaml").is_file()]
+
+
+def _raw(name: str) -> dict[str, object]:
+    data = yaml.safe_load((PROFILE_DIR / f"{name}.yaml").read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+@pytest.mark.parametrize("name", BUILT)
+def test_profile_loads_and_validates(name: str) -> None:
+    """Each shipped profile validates against the schema and names itself after its file."""
+    profile = load_profile(name)
+    assert profile.name == name
+    assert profile.objects
+
+
+def test_practicemaster_objects_and_conventions() -> None:
+    """practicemaster declares the CM* files, cp1252, month-first, and Client ID as text."""
+    profile = load_profile("practicemaster")
+    assert [o.name for o in profile.objects] == [
+        "cmclient",
+        "cmrelate",
+        "cmxref",
+        "cmjrnl",
+        "cmcalendar",
+        "cmcost",
+        "cmfees",
+    ]
+    assert profile.system.encoding == "cp1252"
+    assert profile.system.date_order == "MDY"
+    assert profile.object("cmclient").column("Client ID").type == "id"
+    assert profile.object("cmxref").key == ["Related Party Key", "Client ID"]
+    assert profile.compatibility_ratio() == (7, 11, 64)
+
+
+def test_practicemaster_matter_status_map() -> None:
+    """Matter statuses map to the Matters stages and Closed wins, case-insensitively."""
+    deal = next(x for x in load_profile("practicemaster").landing if x.id == "matter_deal")
+    assert deal.pipeline is not None
+    assert [(s.name, s.probability) for s in deal.pipeline.stages] == [
+        ("Open", 50),
+        ("On Hold", 30),
+        ("Billed", 80),
+    ]
+    closed = deal.pipeline.rule_for("  closed ")
+    assert closed is not None
+    assert closed.status == "won"
+    assert closed.time_from == "Close Date"
+    inactive = deal.pipeline.rule_for("Inactive")
+    assert inactive is not None
+    assert inactive.stage == "On Hold"
+
+
+def test_unknown_profile_is_config_error() -> None:
+    """Asking for a system that has no profile is a ConfigError listing the known ones."""
+    with pytest.raises(ConfigError, match="unknown source system 'dentrix'") as info:
+        load_profile("dentrix")
+    assert "practicemaster" in str(info.value)
+
+
+def test_broken_profile_names_file_and_field(tmp_path: Path) -> None:
+    """A bad column type is reported with the YAML file and the dotted field path."""
+    data = _raw("practicemaster")
+    objects = data["objects"]
+    assert isinstance(objects, list)
+    objects[0]["columns"][2]["type"] = "string"
+    path = tmp_path / "broken.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_profile_file(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: field objects[cmclient].columns[Name Search].type:")
+
+
+def test_broken_reference_names_the_landing(tmp_path: Path) -> None:
+    """A landing that names an unknown source object is rejected with its id."""
+    data = _raw("practicemaster")
+    landing = data["landing"]
+    assert isinstance(landing, list)
+    landing[0]["objects"] = ["cmclients"]
+    path = tmp_path / "broken.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(ConfigError, match="unknown source object 'cmclients'"):
+        load_profile_file(path)
+
+
+def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
+    """Unparseable YAML is a ConfigError with file:line."""
+    path = tmp_path / "bad.yaml"
+    path.write_text("name: x\nobjects: [a, b\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=rf"^{path}:\d+: not valid YAML"):
+        load_profile_file(path)
+
+
+def test_salesforce_style_headers_normalise() -> None:
+    """Insurance_Provider__c and Coverage_Pct__c fold to the Title Case names (§6)."""
+    assert normalise_header("Insurance_Provider__c") == normalise_header("Insurance Provider")
+    assert normalise_header("Coverage_Pct__c") == normalise_header("Coverage %")
+    assert normalise_header("\ufeffPatient ID") == "patient id"
+    assert normalise_header("InvoiceNo") == normalise_header("Invoice #")
+
+
+def test_match_renamed_reordered_extra_headers() -> None:
+    """A CMJRNL file with renamed, reordered and extra headers is still recognised."""
+    profile = load_profile("practicemaster")
+    headers = ["TEXT", "client_id", "Record Number", "Journal_Type__c", "date", "Billing Partner"]
+    found = match_file(profile, "export_07.csv", headers)
+    assert found.object == "cmjrnl"
+    assert found.columns == {
+        "TEXT": "Text",
+        "client_id": "Client ID",
+        "Record Number": "Record #",
+        "Journal_Type__c": "Journal Type",
+        "date": "Date",
+    }
+    assert 0.6 < found.confidence <= 1.0
+
+
+def test_match_unrelated_header_is_none() -> None:
+    """Headers of an unrelated file match no object."""
+    found = match_file(load_profile("practicemaster"), "weather.csv", ["Station", "Rainfall mm"])
+    assert found == (None, {}, 0.0)
+
+
+def test_list_profiles_is_sorted_yaml_stems() -> None:
+    """list_profiles returns the YAML stems in the profile folder, sorted."""
+    assert list_profiles() == sorted(p.stem for p in PROFILE_DIR.glob("*.yaml"))
+    assert set(BUILT) <= set(list_profiles())
