@@ -1,0 +1,357 @@
+"""extract: hand-made nasty exports read to exact values, exact findings, and never a crash."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime
+from pathlib import Path
+
+import openpyxl
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pdmigrate.extract import extract, normalise_header, open_table, repair_mojibake
+from pdmigrate.records import Finding, Row
+
+
+def _read(path: Path, **options: object) -> tuple[list[Row], list[Finding]]:
+    rows: list[Row] = []
+    findings: list[Finding] = []
+    for item in extract(path, **options):
+        (rows if isinstance(item, Row) else findings).append(item)  # type: ignore[arg-type]
+    return rows, findings
+
+
+def _codes(findings: list[Finding]) -> list[tuple[str, int | None, str | None]]:
+    return [(f.code, f.line, f.column) for f in findings]
+
+
+def test_cp1252_semicolons_crlf_keep_accents_and_text_ids(tmp_path: Path) -> None:
+    """A Windows-1252, semicolon, CRLF export reads with accents intact and IDs as typed."""
+    text = (
+        "Client ID;Name;ZIP;Item\r\n"
+        "1234.010;José Müller;0800;011\r\n"
+        "1234.100;Zoë Ñúñez;02116;022\r\n"
+    )
+    path = tmp_path / "CMCLIENT.csv"
+    path.write_bytes(text.encode("cp1252"))
+    with open_table(path) as table:
+        assert table.info.encoding == "cp1252"
+        assert table.info.delimiter == ";"
+        assert table.info.header == ("Client ID", "Name", "ZIP", "Item")
+        items = list(table)
+    rows = [i for i in items if isinstance(i, Row)]
+    assert [r.values for r in rows] == [
+        {"Client ID": "1234.010", "Name": "José Müller", "ZIP": "0800", "Item": "011"},
+        {"Client ID": "1234.100", "Name": "Zoë Ñúñez", "ZIP": "02116", "Item": "022"},
+    ]
+    assert [r.line for r in rows] == [2, 3]
+    assert [(f.code, f.severity) for f in items if isinstance(f, Finding)] == [
+        ("encoding_detected", "info")
+    ]
+
+
+def test_latin1_when_bytes_are_undefined_in_cp1252(tmp_path: Path) -> None:
+    """A byte cp1252 does not define (0x81) makes the reader fall back to latin-1."""
+    path = tmp_path / "x.csv"
+    path.write_bytes(b"A,B\r\nx\x81y,\xe9\r\n")
+    with open_table(path) as table:
+        assert table.info.encoding == "latin-1"
+        rows = [r for r in table if isinstance(r, Row)]
+    assert rows[0].values == {"A": "x\x81y", "B": "é"}
+
+
+def test_utf8_bom_is_stripped_from_the_first_header(tmp_path: Path) -> None:
+    """The BOM Excel glues to the first header never reaches the column name."""
+    path = tmp_path / "patients.csv"
+    path.write_bytes("\ufeffPatient ID,First Name\n007,Anaïs\n".encode())
+    with open_table(path) as table:
+        assert table.info.encoding == "utf-8-sig"
+        assert table.info.header == ("Patient ID", "First Name")
+        rows = [r for r in table if isinstance(r, Row)]
+    assert rows[0].values == {"Patient ID": "007", "First Name": "Anaïs"}
+
+
+def test_utf16_with_bom_tab_delimited(tmp_path: Path) -> None:
+    """Excel's "Unicode Text" (UTF-16 with BOM, tabs) reads like any CSV."""
+    path = tmp_path / "export.txt"
+    path.write_bytes("ID\tName\r\n011\tRenée\r\n".encode("utf-16"))
+    rows, findings = _read(path)
+    assert [r.values for r in rows] == [{"ID": "011", "Name": "Renée"}]
+    assert _codes(findings) == [("encoding_detected", None, None)]
+
+
+def test_title_rows_above_header_found_by_expected_names(tmp_path: Path) -> None:
+    """Banner and date-range rows above the header are skipped; data lines keep their numbers."""
+    path = tmp_path / "InvoiceCreatedReport.csv"
+    path.write_text(
+        "Invoice Created Report,,\n"
+        "From 01/03/2024 to 31/03/2024,,\n"
+        ",,\n"
+        "Invoice No,Patient ID,Fee\n"
+        "INV-1,0042,120.00\n"
+        "Grand Total,,120.00\n",
+        encoding="utf-8",
+    )
+    rows, findings = _read(path, expected=["invoice no", "Patient_ID", "Fee", "GST"])
+    assert [(r.line, r.values) for r in rows] == [
+        (5, {"Invoice No": "INV-1", "Patient ID": "0042", "Fee": "120.00"})
+    ]
+    assert _codes(findings) == [("title_rows_skipped", 4, None), ("total_row", 6, None)]
+
+
+def test_plausible_header_without_expected_names(tmp_path: Path) -> None:
+    """Without profile hints the first row of distinct text cells is the header."""
+    path = tmp_path / "r.csv"
+    path.write_text("My Practice Pty Ltd\n2024-03-01\nA,B,C\n1,2,3\n", encoding="utf-8")
+    with open_table(path) as table:
+        assert table.info.header == ("A", "B", "C")
+        assert table.info.header_line == 3
+        rows = [r for r in table if isinstance(r, Row)]
+    assert [r.values for r in rows] == [{"A": "1", "B": "2", "C": "3"}]
+
+
+def test_expected_names_not_found_is_a_warning(tmp_path: Path) -> None:
+    """A file whose header matches nothing the profile knows says so, and still reads."""
+    path = tmp_path / "odd.csv"
+    path.write_text("Foo,Bar\nx,y\n", encoding="utf-8")
+    rows, findings = _read(path, expected=["Patient ID", "Email"])
+    assert [r.values for r in rows] == [{"Foo": "x", "Bar": "y"}]
+    assert _codes(findings) == [("header_not_recognised", 1, None)]
+
+
+def test_embedded_newlines_keep_physical_start_lines(tmp_path: Path) -> None:
+    """A quoted note spanning lines is one value; the next record's line is its physical line."""
+    path = tmp_path / "CMJRNL.csv"
+    path.write_bytes(
+        b'Record #,Text\r\n1,"line one\r\nline two\r\nline three"\r\n2,"a, b"\r\n3,plain\r\n'
+    )
+    rows, findings = _read(path)
+    assert [(r.line, r.values["Record #"], r.values["Text"]) for r in rows] == [
+        (2, "1", "line one\r\nline two\r\nline three"),
+        (5, "2", "a, b"),
+        (6, "3", "plain"),
+    ]
+    assert findings == []
+
+
+def test_tab_and_pipe_delimiters_are_sniffed(tmp_path: Path) -> None:
+    """Tab- and pipe-separated exports are detected from their content."""
+    tab = tmp_path / "a.txt"
+    tab.write_text("ID\tName\n011\tAnn\n", encoding="utf-8")
+    pipe = tmp_path / "TRANSFER.OUT"
+    pipe.write_text("LinkingID|Surname|PostCode\r\n17|Nguyen|0800\r\n", encoding="utf-8")
+    assert [r.values for r in _read(tab)[0]] == [{"ID": "011", "Name": "Ann"}]
+    assert [r.values for r in _read(pipe)[0]] == [
+        {"LinkingID": "17", "Surname": "Nguyen", "PostCode": "0800"}
+    ]
+
+
+def test_ragged_rows_are_reported_and_kept(tmp_path: Path) -> None:
+    """Short rows pad with empty cells (warning); long rows keep extras (error)."""
+    path = tmp_path / "p.csv"
+    path.write_text("ID,Name,Email\n1,Ann\n2,Bob,b@x.org,EXTRA\n3,Cy,c@x.org,,\n", encoding="utf-8")
+    rows, findings = _read(path)
+    assert [r.values for r in rows] == [
+        {"ID": "1", "Name": "Ann", "Email": ""},
+        {"ID": "2", "Name": "Bob", "Email": "b@x.org", "Column 4": "EXTRA"},
+        {"ID": "3", "Name": "Cy", "Email": "c@x.org"},
+    ]
+    assert [(f.code, f.severity, f.line) for f in findings] == [
+        ("ragged_row_short", "warning", 2),
+        ("ragged_row_long", "error", 3),
+    ]
+
+
+def test_nul_bytes_are_removed_and_reported(tmp_path: Path) -> None:
+    """NUL bytes in a cell give a finding naming the column; the rest of the value is kept."""
+    path = tmp_path / "n.csv"
+    path.write_bytes(b"ID,Note\n1,ab\x00cd\n2,ok\n")
+    rows, findings = _read(path)
+    assert [r.values["Note"] for r in rows] == ["abcd", "ok"]
+    assert _codes(findings) == [("nul_bytes", 2, "Note")]
+
+
+def test_very_long_cells_report_and_reading_continues(tmp_path: Path) -> None:
+    """A 40k-character cell is a warning; an unclosed quote past 1M chars is skipped, not fatal."""
+    path = tmp_path / "long.csv"
+    path.write_text(
+        "ID,Note\n1," + "x" * 40_000 + '\n2,"' + "y" * 1_100_000 + "\n3,fine\n",
+        encoding="utf-8",
+    )
+    rows, findings = _read(path)
+    assert [(r.line, r.values["ID"], len(r.values["Note"])) for r in rows] == [
+        (2, "1", 40_000),
+        (4, "3", 4),
+    ]
+    assert [(f.code, f.severity, f.line) for f in findings] == [
+        ("long_cell", "warning", 2),
+        ("cell_too_large", "error", 3),
+    ]
+
+
+def test_double_encoded_text_is_flagged_not_changed(tmp_path: Path) -> None:
+    """`CafÃ©` (UTF-8 shown as cp1252) is kept as read and reported with its repair."""
+    path = tmp_path / "m.csv"
+    path.write_text("ID,City\n1,CafÃ© Nîmes\n2,Pâté\n", encoding="utf-8")
+    rows, findings = _read(path)
+    assert [r.values["City"] for r in rows] == ["CafÃ© Nîmes", "Pâté"]
+    assert _codes(findings) == [("double_encoded", 2, "City")]
+    assert repair_mojibake("CafÃ© NÃ®mes") == "Café Nîmes"
+    assert repair_mojibake("CafÃ© Nîmes") == "Café Nîmes"
+    assert repair_mojibake("Itâ€™s") == "It’s"
+    assert repair_mojibake("Pâté") is None
+
+
+def test_duplicate_and_blank_header_names(tmp_path: Path) -> None:
+    """Repeated header names get a numbered suffix; blank ones get their position."""
+    path = tmp_path / "d.csv"
+    path.write_text("Phone,Phone,,Name\n1,2,3,4\n", encoding="utf-8")
+    rows, findings = _read(path)
+    assert rows[0].values == {"Phone": "1", "Phone (2)": "2", "Column 3": "3", "Name": "4"}
+    assert _codes(findings) == [("duplicate_header", 1, "Phone")]
+
+
+def test_repeated_header_and_blank_rows_are_not_records(tmp_path: Path) -> None:
+    """Page-break header repeats and blank lines produce no rows."""
+    path = tmp_path / "r.csv"
+    path.write_text("ID,Name\n1,A\n\n,\nID,Name\n2,B\n", encoding="utf-8")
+    rows, findings = _read(path)
+    assert [(r.line, r.values["ID"]) for r in rows] == [(2, "1"), (6, "2")]
+    assert _codes(findings) == [("repeated_header", 5, None)]
+
+
+def test_xlsx_title_rows_dates_and_text_ids(tmp_path: Path) -> None:
+    """XLSX: banner rows skipped, dates become ISO, text IDs stay, whole numbers lose `.0`."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Report"
+    ws.append(["Patient List"])
+    ws.append([])
+    ws.append(["Patient ID", "Date of Birth", "Postcode", "Balance", "Appt"])
+    ws.append(["011", date(1980, 2, 29), "0800", 1234.0, datetime(2024, 3, 5, 9, 30)])
+    ws.append(["1234.010", None, 800, 12.5, None])
+    ws["B5"] = 45356
+    ws["B5"].number_format = "dd/mm/yyyy"
+    wb.create_sheet("Other")
+    path = tmp_path / "patients.xlsx"
+    wb.save(path)
+    with open_table(path, expected=["Patient ID", "Postcode"]) as table:
+        items = list(table)
+        assert table.info.sheet == "Report"
+        assert table.info.header_line == 3
+    rows = [i for i in items if isinstance(i, Row)]
+    assert [(r.line, r.sheet, dict(r.values)) for r in rows] == [
+        (
+            4,
+            "Report",
+            {
+                "Patient ID": "011",
+                "Date of Birth": "1980-02-29",
+                "Postcode": "0800",
+                "Balance": "1234",
+                "Appt": "2024-03-05T09:30:00",
+            },
+        ),
+        (
+            5,
+            "Report",
+            {
+                "Patient ID": "1234.010",
+                "Date of Birth": "2024-03-05",
+                "Postcode": "800",
+                "Balance": "12.5",
+                "Appt": "",
+            },
+        ),
+    ]
+    assert [(f.code, f.line) for f in items if isinstance(f, Finding)] == [
+        ("sheet", None),
+        ("title_rows_skipped", 3),
+    ]
+
+
+def test_corrupt_xlsx_and_missing_file_are_findings(tmp_path: Path) -> None:
+    """A broken workbook or a missing file yields one error finding and no exception."""
+    bad = tmp_path / "bad.xlsx"
+    bad.write_bytes(b"PK\x03\x04 not really a zip")
+    assert [(f.code, f.severity) for f in _read(bad)[1]] == [("unreadable_file", "error")]
+    assert [f.code for f in _read(tmp_path / "nope.csv")[1]] == ["unreadable_file"]
+    old = tmp_path / "old.xls"
+    old.write_bytes(b"\xd0\xcf\x11\xe0")
+    assert [f.code for f in _read(old)[1]] == ["unsupported_format"]
+
+
+def test_empty_file_is_a_warning(tmp_path: Path) -> None:
+    """An empty export says it has no rows."""
+    path = tmp_path / "e.csv"
+    path.write_bytes(b"")
+    assert _codes(_read(path)[1]) == [("empty_file", None, None)]
+
+
+def test_normalise_header_matches_variants() -> None:
+    """BOM, underscores, case and spacing do not change a header's identity."""
+    assert normalise_header("\ufeffPatient_ID ") == "patient id"
+    assert normalise_header("Record #") == "record #"
+    assert normalise_header("Coverage %") == "coverage %"
+
+
+# --- properties ---------------------------------------------------------------------
+
+_SETTINGS = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+@_SETTINGS
+@given(data=st.binary(max_size=3000), suffix=st.sampled_from([".csv", ".txt", ".xlsx", ".xls"]))
+def test_random_bytes_never_raise(tmp_path: Path, data: bytes, suffix: str) -> None:
+    """Any bytes under any export name give rows or findings, never an exception."""
+    path = tmp_path / f"random{suffix}"
+    path.write_bytes(data)
+    for item in extract(path):
+        assert isinstance(item, Row | Finding)
+
+
+_cell = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+    max_size=12,
+)
+_record = st.tuples(st.integers(0, 10**6).map(str), st.lists(_cell, max_size=7)).map(
+    lambda t: [t[0], *t[1]]
+)
+
+
+@_SETTINGS
+@given(
+    header=st.lists(
+        st.text(alphabet="abcdefghij XYZ", min_size=1, max_size=8).filter(str.strip),
+        min_size=2,
+        max_size=6,
+        unique_by=str.strip,
+    ),
+    body=st.lists(_record, max_size=15),
+    delimiter=st.sampled_from([",", ";", "\t", "|"]),
+    encoding=st.sampled_from(["utf-8", "utf-8-sig", "cp1252"]),
+)
+def test_random_csv_shapes_roundtrip_values(
+    tmp_path: Path, header: list[str], body: list[list[str]], delimiter: str, encoding: str
+) -> None:
+    """Random well-quoted CSVs read back cell for cell, padded or trimmed to the header."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter)
+    writer.writerow(header)
+    writer.writerows(body)
+    path = tmp_path / "shape.csv"
+    path.write_bytes(buffer.getvalue().encode(encoding, errors="replace"))
+    rows, _ = _read(path, delimiter=delimiter, encoding=encoding)
+    text = path.read_bytes().decode(encoding)
+    written = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))[1:]
+    width = len(header)
+    assert [list(r.values.values())[:width] for r in rows] == [
+        (r + [""] * width)[:width] for r in written
+    ]
+    assert [r.values.get(f"Column {width + 1}", "") for r in rows] == [
+        (r + [""] * (width + 1))[width] for r in written
+    ]
