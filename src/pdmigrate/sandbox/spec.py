@@ -156,26 +156,13 @@ _PREFIXES: tuple[tuple[str, SpecName], ...] = (
     ("/api/v1/", "v1"),
     ("/v1/", "v1"),
 )
-_METHODS = ("get", "post", "put", "patch", "delete")
 _JSON = "application/json"
 _FORM = "application/x-www-form-urlencoded"
 _MULTIPART = "multipart/form-data"
-_DROP_KEYS = frozenset(
-    {
-        "example",
-        "examples",
-        "description",
-        "title",
-        "nullable",
-        "readOnly",
-        "writeOnly",
-        "deprecated",
-        "discriminator",
-        "xml",
-        "externalDocs",
-        "default",
-    }
-)
+# OpenAPI-only or annotation keywords; everything else is JSON Schema already.
+_DROP_KEYS = frozenset({"example", "examples", "description", "title", "nullable", "default"}) | {
+    *("readOnly", "writeOnly", "deprecated", "discriminator", "xml", "externalDocs")
+}
 _FORMAT_WORDS = {"date-time": "datetime", "date": "date", "uuid": "UUID"}
 
 
