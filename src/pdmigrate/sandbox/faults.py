@@ -38,6 +38,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
 from pdmigrate.errors import UsageError
+from pdmigrate.sandbox.clock import Clock
 
 FaultKind = Literal["5xx", "fail-nth-write"]
 
@@ -241,7 +242,10 @@ class FaultInjector:
     request and :meth:`after_commit` after each successful write.
     """
 
-    def __init__(self, spec: FaultSpec | str | None = None) -> None:
+    def __init__(self, spec: FaultSpec | str | None = None, clock: Clock | None = None) -> None:
+        # ``clock`` is accepted so the sandbox can hand over its clock; no fault is
+        # time-based yet (latency is returned, the caller sleeps).
+        self.clock = clock
         self._lock = threading.Lock()
         self._spec = FaultSpec()
         self._counters = dict.fromkeys(COUNTER_NAMES, 0)
