@@ -24,71 +24,32 @@ import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any, Literal
+from typing import Any
 
 import jsonschema_rs
 import yaml
 
-SpecName = Literal["v1", "v2"]
-Direction = Literal["request", "response"]
-Fix = Literal["nullable", "any-format"]
+from pdmigrate.sandbox.spec_deviations import (
+    KNOWN_SPEC_DEVIATIONS,
+    Direction,
+    Fix,
+    SpecDeviation,
+    SpecName,
+)
+
+__all__ = [
+    "ERROR_ENVELOPE_SCHEMA",
+    "KNOWN_SPEC_DEVIATIONS",
+    "Operation",
+    "SpecDeviation",
+    "SpecValidator",
+    "ValidationProblem",
+    "find_operation",
+    "load_spec",
+    "spec_path",
+]
 
 ERROR_INFO = "Please check developers.pipedrive.com"
-
-
-@dataclass(frozen=True)
-class SpecDeviation:
-    """One place where the sandbox deliberately departs from the official spec.
-
-    ``operations`` are shell patterns over ``"METHOD /spec/path"`` (``"GET /persons*"``).
-    ``pointer`` walks property names from the body's root (``"data.org_id"``); it
-    steps through ``allOf``/``oneOf``/``anyOf`` branches and array items by itself.
-    ``fix`` is what changes there: ``nullable`` accepts null as well, ``any-format``
-    drops the spec's ``format``.
-    """
-
-    spec: SpecName
-    operations: tuple[str, ...]
-    direction: Direction
-    pointer: str
-    fix: Fix
-    why: str
-
-
-_V2_ENTITY_READS = ("* /persons", "* /persons/{id}")
-
-# The official spec is wrong or stricter than Pipedrive's documented behaviour here.
-# Each entry says why. Keep this the ONLY list of such exceptions: everything else is
-# validated strictly, and tests/sandbox/test_conformance_spec.py fails if an entry
-# stops matching anything in the spec (so stale entries cannot pile up).
-KNOWN_SPEC_DEVIATIONS: tuple[SpecDeviation, ...] = (
-    SpecDeviation(
-        "v2",
-        ("GET *",),
-        "response",
-        "additional_data.next_cursor",
-        "nullable",
-        "The spec types next_cursor as a non-nullable string, yet its own description and "
-        "the pagination docs say it is null on the last page.",
-    ),
-    SpecDeviation(
-        "v2",
-        _V2_ENTITY_READS,
-        "response",
-        "data.org_id",
-        "nullable",
-        "A person without an organization has no org_id; Pipedrive returns null (checked "
-        "against a typical GET /persons response, reference 'Checked on these machines').",
-    ),
-    SpecDeviation(
-        "v2",
-        _V2_ENTITY_READS,
-        "response",
-        "data.picture_id",
-        "nullable",
-        "A person without a picture has no picture_id; Pipedrive returns null (same check).",
-    ),
-)
 
 
 @dataclass(frozen=True)
@@ -286,9 +247,10 @@ def apply_deviations(schema: Any, deviations: list[SpecDeviation]) -> int:
     """Apply deviations to a schema in place; returns how many schema nodes changed."""
     changed = 0
     for dev in deviations:
-        for node in _reach(schema, dev.pointer.split(".")):
-            _apply_fix(node, dev.fix)
-            changed += 1
+        for pointer in dev.fields:
+            for node in _reach(schema, pointer.split(".")):
+                _apply_fix(node, dev.fix)
+                changed += 1
     return changed
 
 
