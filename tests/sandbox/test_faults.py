@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import threading
+from collections.abc import Callable
 
+import httpx
 import pytest
 
 from pdmigrate.errors import UsageError
+from pdmigrate.sandbox.app import Sandbox, app_for
 from pdmigrate.sandbox.faults import FaultInjector, FaultSpec
+from pdmigrate.sandbox.inprocess import SandboxTransport
 
 FULL = "seed=7,latency=120+-40,5xx=0.05,lost=0.02,fail-nth-write=25,cloudflare=on,lost-delay=30"
 
@@ -226,3 +231,75 @@ def test_concurrent_requests_give_the_same_fault_count() -> None:
         t.join()
     assert shared.counters["requests"] == 4_000
     assert shared.counters["5xx"] == sequential.counters["5xx"]
+
+
+# --- through the sandbox app (in-process transport) ----------------------------------
+
+
+def sandbox_client(
+    make_sandbox: Callable[..., Sandbox], spec: FaultSpec
+) -> tuple[httpx.Client, Sandbox]:
+    """An httpx client on a fresh in-memory Premium sandbox with the given faults."""
+    sandbox = make_sandbox(plan="premium", faults=spec)
+    client = httpx.Client(
+        transport=SandboxTransport(app_for(sandbox)),
+        base_url="http://sandbox",
+        headers={"x-api-token": "tok-faults"},
+    )
+    return client, sandbox
+
+
+def person_names(client: httpx.Client) -> list[str]:
+    """Names of every person in the account, in id order."""
+    response = client.get("/api/v2/persons", params={"limit": 500})
+    assert response.status_code == 200
+    return [p["name"] for p in response.json()["data"]]
+
+
+def test_committed_but_lost_write_exists_after_read_timeout(
+    make_sandbox: Callable[..., Sandbox],
+) -> None:
+    """A lost response raises ReadTimeout in the client, yet the person was written."""
+    client, sandbox = sandbox_client(make_sandbox, FaultSpec())
+    with client:
+        assert client.post("/api/v2/persons", json={"name": "Ada Example"}).status_code == 200
+        sandbox.faults.set(lost_rate=1.0)
+        with pytest.raises(httpx.ReadTimeout):
+            client.post("/api/v2/persons", json={"name": "Bob Example"})
+        sandbox.faults.set(lost_rate=0.0)
+        assert person_names(client) == ["Ada Example", "Bob Example"]
+    assert sandbox.faults.counters["lost"] == 1
+    stored = json.dumps(sandbox.dump())
+    assert stored.count('"Bob Example"') == 1  # committed once, in the dump too
+
+
+def test_reads_are_never_lost(make_sandbox: Callable[..., Sandbox]) -> None:
+    """lost=1 does not touch GET responses."""
+    client, _ = sandbox_client(make_sandbox, FaultSpec(lost_rate=1.0))
+    with client:
+        assert client.get("/api/v2/persons").status_code == 200
+
+
+def test_fail_nth_write_is_a_500_and_writes_nothing(make_sandbox: Callable[..., Sandbox]) -> None:
+    """fail-nth-write=2: the second create is a 500 and only the other two persons exist."""
+    client, sandbox = sandbox_client(make_sandbox, FaultSpec.parse("fail-nth-write=2"))
+    with client:
+        statuses = [
+            client.post("/api/v2/persons", json={"name": name}).status_code
+            for name in ("First Example", "Second Example", "Third Example")
+        ]
+        assert statuses == [200, 500, 200]
+        assert person_names(client) == ["First Example", "Third Example"]
+    assert sandbox.faults.counters["fail-nth-write"] == 1
+
+
+def test_injected_5xx_keeps_the_rate_limit_headers(make_sandbox: Callable[..., Sandbox]) -> None:
+    """5xx=1 answers every request with a JSON 5xx envelope plus the limit headers."""
+    client, sandbox = sandbox_client(make_sandbox, FaultSpec(seed=5, error_rate=1.0))
+    with client:
+        responses = [client.get("/api/v2/deals") for _ in range(12)]
+    assert {r.status_code for r in responses} <= {500, 502, 503}
+    assert len({r.status_code for r in responses}) > 1
+    assert all(r.json()["success"] is False for r in responses)
+    assert all("x-ratelimit-remaining" in r.headers for r in responses)
+    assert sandbox.faults.counters["5xx"] == 12

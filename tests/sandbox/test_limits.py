@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 
 from pdmigrate.errors import UsageError
+from pdmigrate.sandbox.app import Sandbox, app_for
 from pdmigrate.sandbox.clock import FakeClock
+from pdmigrate.sandbox.inprocess import SandboxTransport
 from pdmigrate.sandbox.limits import LimitDecision, RateLimits, seconds_to_midnight
 from pdmigrate.sandbox.plans import PLANS, get_plan
 
 TOKEN = "tok-a"
-START = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)  # 15 h = 54,000 s before midnight
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    """A fake clock at 09:00 UTC."""
-    return FakeClock(START)
+# The conftest `clock` starts at 2026-01-15 09:00 UTC: 54,000 s before midnight.
 
 
 def get(limits: RateLimits, token: str = TOKEN, company: int = 1, cost: int = 10) -> LimitDecision:
@@ -338,3 +336,89 @@ def test_seconds_to_midnight() -> None:
     assert seconds_to_midnight(datetime(2026, 1, 15, 23, 0, tzinfo=UTC)) == 3600
     assert seconds_to_midnight(datetime(2026, 1, 15, 23, 59, 59, 1, tzinfo=UTC)) == 1
     assert seconds_to_midnight(datetime(2026, 1, 16, 0, 0, tzinfo=UTC)) == 86_400
+
+
+# --- through the sandbox app (in-process transport) ----------------------------------
+
+
+def sandbox_client(make_sandbox: Callable[..., Sandbox], plan: str) -> tuple[httpx.Client, Sandbox]:
+    """An httpx client on a fresh in-memory sandbox (conftest's fake clock) on ``plan``."""
+    sandbox = make_sandbox(plan=plan)
+    client = httpx.Client(
+        transport=SandboxTransport(app_for(sandbox)),
+        base_url="http://sandbox",
+        headers={"x-api-token": TOKEN},
+    )
+    return client, sandbox
+
+
+def test_real_responses_carry_the_headers(make_sandbox: Callable[..., Sandbox]) -> None:
+    """A list and a create through the app carry the exact rate-limit headers."""
+    client, sandbox = sandbox_client(make_sandbox, "lite")
+    with client:
+        listed = client.get("/api/v2/persons")
+        created = client.post("/api/v2/persons", json={"name": "Ada Example"})
+        renamed = client.patch("/api/v2/persons/1", json={"name": "Ada Renamed"})
+    assert listed.status_code == 200
+    assert {k: v for k, v in listed.headers.items() if k.startswith("x-")} == {
+        "x-ratelimit-limit": "20",
+        "x-ratelimit-remaining": "19",
+        "x-ratelimit-reset": "2",
+        "x-daily-ratelimit-token-limit": "30000",
+        "x-daily-ratelimit-token-remaining": "29990",
+        "x-daily-ratelimit-reset": "54000",
+        "x-token-cost": "10",
+    }
+    assert created.status_code == 200
+    assert created.headers["x-token-cost"] == "5"
+    assert created.headers["x-daily-requests-left"] == "9999"
+    assert created.headers["x-daily-ratelimit-token-remaining"] == "29985"
+    assert renamed.status_code == 200
+    assert renamed.headers["x-token-cost"] == "5"
+    assert renamed.headers["x-daily-requests-left"] == "9998"
+    assert renamed.headers["x-ratelimit-remaining"] == "17"
+    assert sandbox.spec_problems == []
+
+
+def test_burst_429_then_cloudflare_403_over_the_app(
+    make_sandbox: Callable[..., Sandbox], clock: FakeClock
+) -> None:
+    """The 21st read on Lite is a JSON 429; the 4th request while limited is an HTML 403."""
+    client, _ = sandbox_client(make_sandbox, "lite")
+    with client:
+        for _ in range(20):
+            assert client.get("/api/v2/deals").status_code == 200
+        refused = client.get("/api/v2/deals")
+        assert refused.status_code == 429
+        assert refused.headers["retry-after"] == "2"
+        assert refused.headers["x-ratelimit-remaining"] == "0"
+        assert refused.json()["code"] == "RATE_LIMIT_BURST"
+        assert [client.get("/api/v2/deals").status_code for _ in range(3)] == [429, 429, 403]
+        blocked = client.get("/api/v2/deals")
+        assert blocked.status_code == 403
+        assert blocked.headers["content-type"].startswith("text/html")
+        assert "This error is produced by Cloudflare" in blocked.text
+        clock.advance(2.0)
+        assert client.get("/api/v2/deals").status_code == 200
+
+
+def test_budget_429_and_reset_over_the_app(
+    make_sandbox: Callable[..., Sandbox], clock: FakeClock
+) -> None:
+    """An exhausted budget answers DAILY_BUDGET_EXHAUSTED until the fake clock passes midnight."""
+    client, sandbox = sandbox_client(make_sandbox, "lite")
+    with client:
+        first = client.get("/api/v2/persons")
+        assert first.status_code == 200
+        account = sandbox.account_for_token(TOKEN)
+        assert account is not None
+        sandbox.limits.spend(account.company_id, 29_990)
+        refused = client.get("/api/v2/persons")
+        assert refused.status_code == 429
+        assert refused.json()["code"] == "DAILY_BUDGET_EXHAUSTED"
+        assert "retry-after" not in refused.headers
+        assert refused.headers["x-daily-ratelimit-token-remaining"] == "0"
+        clock.set(datetime(2026, 1, 16, 0, 0, 1, tzinfo=UTC))
+        again = client.get("/api/v2/persons")
+        assert again.status_code == 200
+        assert again.headers["x-daily-ratelimit-token-remaining"] == "29990"
