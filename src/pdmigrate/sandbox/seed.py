@@ -62,14 +62,15 @@ _DEFAULT_TYPES: tuple[tuple[str, str], ...] = (
     ("Lunch", "lunch"),
 )
 
-#: The ``icon_key`` values the v1 spec allows (``addActivityTypeRequest.icon_key``).
-ICON_KEYS: frozenset[str] = frozenset((
+#: The ``icon_key`` values the v1 spec allows (``addActivityTypeRequest.icon_key``), in its order.
+ICON_KEY_LIST: tuple[str, ...] = (
     "task", "email", "meeting", "deadline", "call", "lunch", "calendar", "downarrow",
     "document", "smartphone", "camera", "scissors", "cogs", "bubble", "uparrow", "checkbox",
     "signpost", "shuffle", "addressbook", "linegraph", "picture", "car", "world", "search",
     "clip", "sound", "brush", "key", "padlock", "pricetag", "suitcase", "finish", "plane",
     "loop", "wifi", "truck", "cart", "bulb", "bell", "presentation",
-))  # fmt: skip
+)  # fmt: skip
+ICON_KEYS: frozenset[str] = frozenset(ICON_KEY_LIST)
 
 _USER_KEYS = {"name": str, "email": str, "active_flag": bool, "is_admin": bool}
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
