@@ -1,0 +1,130 @@
+"""The store: records per account, id sequences, soft delete, SQLite persistence, dump."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from pdmigrate.sandbox.app import Sandbox
+from pdmigrate.sandbox.clock import FakeClock
+from pdmigrate.sandbox.store import Store, parse_time, v1_time
+
+from .conftest import sandbox_client
+
+
+def test_insert_stamps_ids_and_utc_times(clock: FakeClock) -> None:
+    """Ids follow a per-account, per-entity sequence; times are RFC 3339 UTC."""
+    store = Store(clock=clock)
+    a = store.create_account().company_id
+    b = store.create_account().company_id
+    first = store.insert(a, "persons", {"name": "One"})
+    clock.advance(5)
+    second = store.insert(a, "persons", {"name": "Two"}, add_time="2020-02-02T02:02:02Z")
+    other = store.insert(b, "persons", {"name": "Elsewhere"})
+    assert (first["id"], second["id"], other["id"]) == (1, 2, 1)
+    assert first["add_time"] == first["update_time"] == "2026-01-15T09:00:00Z"
+    assert second["add_time"] == "2020-02-02T02:02:02Z"
+    assert second["update_time"] == "2026-01-15T09:00:05Z"
+    assert store.next_id(a, "persons") == 3
+    assert store.next_id(a, "deals") == 1
+
+
+def test_update_soft_delete_and_list(clock: FakeClock) -> None:
+    """update merges and restamps; soft_delete hides from get/list unless asked."""
+    store = Store(clock=clock)
+    cid = store.create_account().company_id
+    store.insert(cid, "persons", {"name": "Keep"})
+    store.insert(cid, "persons", {"name": "Drop"})
+    clock.advance(60)
+    updated = store.update(cid, "persons", 1, {"name": "Kept"})
+    assert updated == {
+        "id": 1,
+        "name": "Kept",
+        "add_time": "2026-01-15T09:00:00Z",
+        "update_time": "2026-01-15T09:01:00Z",
+    }
+    store.soft_delete(cid, "persons", 2)
+    assert store.get(cid, "persons", 2) is None
+    assert store.get(cid, "persons", 2, include_deleted=True)["is_deleted"] is True  # type: ignore[index]
+    assert [d["name"] for d in store.list(cid, "persons")] == ["Kept"]
+    assert store.count(cid, "persons") == 1
+    assert store.count(cid, "persons", include_deleted=True) == 2
+    with pytest.raises(KeyError):
+        store.update(cid, "persons", 99, {"name": "x"})
+
+
+def test_transaction_rolls_back_everything(clock: FakeClock) -> None:
+    """An error inside transaction() leaves no partial write behind."""
+    store = Store(clock=clock)
+    cid = store.create_account().company_id
+
+    def write_then_fail() -> None:
+        with store.transaction():
+            store.insert(cid, "persons", {"name": "Ghost"})
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        write_then_fail()
+    assert store.list(cid, "persons") == []
+
+
+def test_sqlite_state_survives_two_app_instances(
+    tmp_path: Path, make_sandbox: Callable[..., Sandbox]
+) -> None:
+    """A second sandbox on the same db file sees the first one's account and records."""
+    db = tmp_path / "sandbox.db"
+    first = make_sandbox(db_path=db)
+    with sandbox_client(first, token="persist") as c:
+        created = c.post("/api/v2/persons", json={"name": "Persisted Person"}).json()["data"]
+    first.store.close()
+    second = make_sandbox(db_path=db)
+    with sandbox_client(second, token="persist") as c:
+        got = c.get(f"/api/v2/persons/{created['id']}")
+        assert got.status_code == 200
+        assert got.json()["data"]["name"] == "Persisted Person"
+        assert c.post("/api/v2/persons", json={"name": "Next"}).json()["data"]["id"] == 2
+    assert len(second.store.accounts()) == 1
+    mode = sqlite3.connect(db).execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+
+
+def test_tokens_are_stored_hashed(tmp_path: Path, clock: FakeClock) -> None:
+    """The db file and the dump never contain the token itself."""
+    db = tmp_path / "s.db"
+    store = Store(db, clock)
+    cid = store.create_account().company_id
+    store.bind_token("super-secret-token-value", cid)
+    assert store.company_for_token("super-secret-token-value") == cid
+    store.close()
+    assert b"super-secret-token-value" not in db.read_bytes()
+    dumped = json.dumps(Store(db, clock).dump())
+    assert "super-secret-token-value" not in dumped
+
+
+def test_dump_lists_every_account_with_records(client: httpx.Client, sandbox: Sandbox) -> None:
+    """dump() has each account's settings, token count and records including deleted."""
+    client.post("/api/v2/persons", json={"name": "Dumped"})
+    client.delete("/api/v2/persons/1")
+    dump = sandbox.dump()
+    assert len(dump["accounts"]) == 1
+    account = dump["accounts"][0]
+    assert account["account"]["plan"] == "growth"
+    assert account["account"]["contact_sync"] is False
+    assert account["tokens"] == 1
+    assert [p["name"] for p in account["records"]["persons"]] == ["Dumped"]
+    assert account["records"]["persons"][0]["is_deleted"] is True
+    assert len(account["records"]["users"]) == 3
+    assert len(account["records"]["stages"]) == 5
+    json.dumps(dump)
+
+
+def test_time_helpers() -> None:
+    """parse_time reads both formats; v1_time renders v1's format."""
+    assert v1_time("2026-01-15T09:00:00Z") == "2026-01-15 09:00:00"
+    assert parse_time("2026-01-15 09:00:00").isoformat() == "2026-01-15T09:00:00+00:00"
+    assert v1_time(None) is None
