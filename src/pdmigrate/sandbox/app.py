@@ -9,8 +9,8 @@ Every request goes through one pipeline, in the contract's order:
 5. spec request validation -> 400 ``ERR_SCHEMA_VALIDATION_FAILED``;
 6. the route handler (live rules; :class:`~pdmigrate.sandbox.envelope.ApiError` -> error);
 7. spec response validation -> problems appended to ``sandbox.spec_problems`` (never sent);
-8. ``faults.after_commit`` for successful writes -> the response is lost: in process
-   (``inprocess.py``) the client gets ``httpx.ReadTimeout``; over HTTP it is held back
+8. ``faults.after_commit`` for successful writes (POST/PUT/PATCH) -> the response is lost:
+   in process (``inprocess.py``) the client gets ``httpx.ReadTimeout``; over HTTP it is held back
    ``lost_delay_s`` so the client's own timeout fires. The write is committed either way.
 
 Routes: v2 routes from this package, then ``routes_v1.ROUTES`` (``ApiRoute`` values) when
@@ -90,7 +90,10 @@ class Sandbox:
         self.faults: Any = None
         faults_mod = _optional("pdmigrate.sandbox.faults")
         if faults_mod is not None and self.config.faults is not None:
-            self.faults = faults_mod.FaultInjector(self.config.faults, self.clock)
+            spec = self.config.faults
+            if self.config.latency_ms and hasattr(spec, "with_base_latency"):
+                spec = spec.with_base_latency(self.config.latency_ms)
+            self.faults = faults_mod.FaultInjector(spec, self.clock)
         self.spec: Any = None
         spec_mod = _optional("pdmigrate.sandbox.spec")
         if spec_mod is not None and self.config.validate:
@@ -203,7 +206,8 @@ async def _pipeline(request: Request) -> Response:
     if found is None or (endpoint is None and sandbox._endpoints is not None):
         return unknown_route().response()
     route, params = found
-    is_write = method in ("POST", "PUT", "PATCH", "DELETE")
+    # Writes as the limiter and the fault injector count them: POST/PUT/PATCH.
+    is_write = endpoint.is_write if endpoint is not None else method in ("POST", "PUT", "PATCH")
     # 3. limits
     headers: dict[str, str] = {}
     if sandbox.limits is not None:
@@ -212,7 +216,7 @@ async def _pipeline(request: Request) -> Response:
             company_id=account.company_id,
             cost=endpoint.cost if endpoint is not None else 1,
             is_search=bool(endpoint is not None and endpoint.is_search),
-            is_write=bool(endpoint.is_write if endpoint is not None else is_write),
+            is_write=bool(is_write),
         )
         headers = dict(decision.headers)
         if not decision.allowed:
@@ -290,8 +294,10 @@ def _fault_response(action: Any) -> Response:
     if body is None:
         body = ApiError(status, "Internal server error").body()
     if isinstance(body, str):
-        return Response(body, status_code=status, media_type="text/html")
-    return JSONResponse(body, status_code=status)
+        response: Response = Response(body, status_code=status, media_type="text/html")
+    else:
+        response = JSONResponse(body, status_code=status)
+    return _with_headers(response, dict(getattr(action, "headers", None) or {}))
 
 
 def create_app(config: SandboxConfig | None = None) -> Starlette:
