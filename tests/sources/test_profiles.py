@@ -154,3 +154,75 @@ def test_list_profiles_is_sorted_yaml_stems() -> None:
     """list_profiles returns the YAML stems in the profile folder, sorted."""
     assert list_profiles() == sorted(p.stem for p in PROFILE_DIR.glob("*.yaml"))
     assert set(BUILT) <= set(list_profiles())
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("advancedpm", (9, 12, 75)),
+        ("corepractice", (7, 12, 58)),
+        ("practicebynumbers", (9, 12, 75)),
+        ("practicemaster", (7, 11, 64)),
+        ("visualpractice", (8, 12, 67)),
+    ],
+)
+def test_compatibility_matches_landing_rules(name: str, expected: tuple[int, int, int]) -> None:
+    """Each profile's landing entries reproduce the compatibility table of landing-rules §7."""
+    assert load_profile(name).compatibility_ratio() == expected
+
+
+@pytest.mark.parametrize("name", [n for n in BUILT if n != "generic"])
+def test_every_system_has_a_rebuild_catalogue(name: str) -> None:
+    """The five systems each carry known automations with a Pipedrive suggestion."""
+    automations = load_profile(name).automations
+    assert len(automations) >= 4
+    assert all(a.pipedrive for a in automations)
+    assert {a.kind for a in automations} & {"reminder", "recall"}
+
+
+@pytest.mark.parametrize("name", BUILT)
+def test_documented_headers_match_their_own_object(name: str) -> None:
+    """Every object's documented header, reversed and with an extra column, matches itself."""
+    profile = load_profile(name)
+    for obj in profile.objects:
+        headers = [c.name for c in reversed(obj.columns)] + ["Practice Custom 1"]
+        found = match_file(profile, "export.csv", headers)
+        assert found.object == obj.name
+        assert found.columns == {c.name: c.name for c in obj.columns}
+
+
+def test_file_name_breaks_ties_between_similar_objects() -> None:
+    """CMFEES and CMCOST share columns; the file name decides and raises confidence."""
+    profile = load_profile("practicemaster")
+    headers = ["Client ID", "Date", "Description", "Rate", "Amount", "Billing Status"]
+    assert match_file(profile, "CMFEES.csv", headers).object == "cmfees"
+    assert match_file(profile, "CMCOST.csv", headers).object == "cmcost"
+
+
+def test_corepractice_dates_day_first_and_text_codes() -> None:
+    """corepractice is day-first AUD in Sydney, with Postcode and Item Code kept as text."""
+    profile = load_profile("corepractice")
+    assert (profile.system.date_order, profile.system.currency) == ("DMY", "AUD")
+    assert profile.system.timezone == "Australia/Sydney"
+    assert profile.object("patients").column("Postcode").type == "id"
+    assert profile.object("treatment_plans").column("Item Code").type == "id"
+    assert profile.object("invoices").file.title_rows is True
+
+
+def test_activity_done_map_and_skip() -> None:
+    """visualpractice appointments: Attended done, Booked open, Rescheduled skipped."""
+    landing = next(
+        x for x in load_profile("visualpractice").landing if x.id == "appointment_activity"
+    )
+    assert landing.activity is not None
+    assert landing.activity.is_done("attended") is True
+    assert landing.activity.is_done("Booked") is False
+    assert landing.activity.skip_statuses == ["Rescheduled"]
+
+
+def test_firm_name_patterns() -> None:
+    """practicemaster treats LLC and '&' names as firms and a person's name as individual."""
+    profile = load_profile("practicemaster")
+    assert profile.is_firm_name("Acme Widgets, LLC")
+    assert profile.is_firm_name("Smith & Jones")
+    assert not profile.is_firm_name("Coleman, Mary")

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from pdmigrate.profiles.model import Profile, SourceObject
 
 #: A header must score at least this (0-100) against a column name or alias to match it.
-COLUMN_THRESHOLD = 86.0
+COLUMN_THRESHOLD = 85.0
 #: Below this overall confidence no object is claimed.
 OBJECT_THRESHOLD = 0.45
 
@@ -62,11 +62,19 @@ def normalise_header(header: str) -> str:
 
 
 def _score(header: str, candidates: Sequence[str]) -> float:
+    """Best similarity (0-100) of a folded header to a column's folded name and aliases.
+
+    The documented name (first candidate) counts in full; an alias counts 95%, so a
+    header that is one object's column name beats another object's alias of it.
+    """
     best = 0.0
-    for cand in candidates:
+    for index, cand in enumerate(candidates):
+        weight = 1.0 if index == 0 else 0.95
         if header == cand:
-            return 100.0
-        best = max(best, fuzz.token_sort_ratio(header, cand), _set_score(header, cand))
+            score = 100.0
+        else:
+            score = max(fuzz.token_sort_ratio(header, cand), _set_score(header, cand))
+        best = max(best, score * weight)
     return best
 
 
@@ -120,15 +128,13 @@ def score_object(obj: SourceObject, file_name: str, headers: Sequence[str]) -> F
     real_headers = [h for h in headers if normalise_header(h)]
     if not real_headers:
         return FileMatch(obj.name, {}, 0.0)
-    precision = len(mapping) / len(real_headers)
+    precision = len(mapping) * quality / len(real_headers)
     coverage = len(mapping) / len(obj.columns)
     mapped = set(mapping.values())
-    keys_ok = 1.0 if obj.key and all(k in mapped for k in obj.key) else 0.0
+    keys_ok = sum(1 for k in obj.key if k in mapped) / len(obj.key) if obj.key else 0.0
     required = [c.name for c in obj.columns if c.required]
     req_ok = sum(1 for r in required if r in mapped) / len(required) if required else 1.0
-    confidence = (
-        0.45 * precision + 0.2 * min(1.0, coverage * 2) + 0.15 * keys_ok + 0.1 * req_ok
-    ) * (0.9 + 0.1 * quality)
+    confidence = 0.55 * precision + 0.2 * min(1.0, coverage * 2) + 0.1 * keys_ok + 0.05 * req_ok
     if _name_matches(obj, file_name):
         confidence += 0.1
     return FileMatch(obj.name, mapping, round(min(confidence, 1.0), 3))
