@@ -99,6 +99,21 @@ def label(entity: str) -> str:
     return _LABELS.get(entity, entity.rstrip("s").capitalize())
 
 
+def json_type(value: Any) -> str:
+    """The JSON type name of a decoded value (as the spec validator words it)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
+
+
 def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
@@ -111,7 +126,7 @@ def _check_kind(key: str, kind: str, value: Any) -> Any:
     if value is None or kind in ("any", "custom"):
         return value
     expected = _TYPE_NAMES[kind]
-    bad = validation_error(key, f"Expected '{expected}' as value")
+    bad = validation_error(key, f"Expected '{expected}' as value, got '{json_type(value)}'")
     if kind in ("str", "text"):
         if not isinstance(value, str):
             raise bad
@@ -240,8 +255,10 @@ def prepare(
     required = _REQUIRED.get(entity)
     if required and (creating or required in body):
         value = changes.get(required)
-        if not isinstance(value, str) or not value.strip():
-            raise validation_error(required, "Required parameter is missing or empty")
+        if value is None:
+            raise validation_error(required, f"Parameter '{required}' is required")
+        if not value.strip():
+            raise validation_error(required, f"Parameter '{required}' must not be empty")
     for key, ref in _REFS.items():
         if key in changes and key in keys and not (entity == "stages" and key == "stage_id"):
             _ref(ctx, key, ref, changes[key])
@@ -455,7 +472,7 @@ def _products(ctx: Ctx, changes: dict[str, Any], existing: dict[str, Any] | None
 
 def _stages(ctx: Ctx, changes: dict[str, Any], existing: dict[str, Any] | None) -> None:
     if existing is None and changes.get("pipeline_id") is None:
-        raise validation_error("pipeline_id", "Required parameter is missing or empty")
+        raise validation_error("pipeline_id", "Parameter 'pipeline_id' is required")
     if existing is None:
         pid = changes["pipeline_id"]
         siblings = [s for s in ctx.store.list(ctx.cid, "stages") if s["pipeline_id"] == pid]

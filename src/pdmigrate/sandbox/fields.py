@@ -196,8 +196,10 @@ def build_custom_field(
         if key not in allowed:
             raise validation_error(key, f"Parameter '{key}' is not allowed for this request")
     name = body.get("field_name")
+    if name is None:
+        raise validation_error("field_name", "Parameter 'field_name' is required")
     if not isinstance(name, str) or not name.strip():
-        raise validation_error("field_name", "Required parameter is missing or empty")
+        raise validation_error("field_name", "Parameter 'field_name' must not be empty")
     if len(name) > 255:
         raise validation_error("field_name", "Must be at most 255 characters long")
     ftype = body.get("field_type")

@@ -159,7 +159,7 @@ def _chosen_fields(ctx: RequestContext, entity: str) -> set[str]:
 def _term(ctx: RequestContext, exact: bool) -> str:
     term = (ctx.query.get("term") or "").strip()
     if not term:
-        raise validation_error("term", "Required parameter is missing")
+        raise validation_error("term", "Parameter 'term' is required")
     if len(term) < (1 if exact else 2):
         raise validation_error("term", "Must be at least 2 characters long")
     return term
@@ -221,7 +221,7 @@ async def _field_search(ctx: RequestContext) -> Response:
         raise validation_error("term", "Must be at least 2 characters long")
     key = query.get("field") or ""
     if not key:
-        raise validation_error("field", "Required parameter is missing")
+        raise validation_error("field", "Parameter 'field' is required")
     obj = fields.FIELD_OBJECTS.get(entity, "deal" if entity == "leads" else "")
     custom = fields.custom_by_code(ctx.store, ctx.cid, obj) if obj else {}
     label = "title" if entity in ("deals", "leads") else "name"
