@@ -220,9 +220,11 @@ def _reach(node: Any, segments: list[str]) -> Iterator[dict[str, Any]]:
             yield node
         return
     for n in _expand(node):
-        child = n.get("properties", {}).get(segments[0])
-        if child is not None:
-            yield from _reach(child, segments[1:])
+        props: dict[str, Any] = n.get("properties", {})
+        children = props.values() if segments[0] == "*" else [props.get(segments[0])]
+        for child in children:
+            if child is not None:
+                yield from _reach(child, segments[1:])
 
 
 def _apply_fix(node: dict[str, Any], fix: Fix) -> None:

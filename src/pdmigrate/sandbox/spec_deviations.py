@@ -25,7 +25,8 @@ class SpecDeviation:
     ``operations`` are shell patterns over ``"METHOD /spec/path"`` (``"GET /persons*"``).
     Each of ``fields`` walks property names from the body's root (``"data.org_id"``);
     the walk steps through ``allOf``/``oneOf``/``anyOf`` branches and array items by
-    itself, so one pointer covers a single record and a list page. ``fix`` is what
+    itself, so one pointer covers a single record and a list page; ``*`` stands for
+    every property of an object. ``fix`` is what
     changes there: ``nullable`` accepts null as well, ``any-format`` drops ``format``.
     """
 
@@ -191,9 +192,45 @@ KNOWN_SPEC_DEVIATIONS: tuple[SpecDeviation, ...] = (
         "v2",
         ("GET /persons/search", "GET /deals/search", "GET /organizations/search"),
         "response",
-        ("data.items.item.organization", "data.items.item.person"),
+        ("data.items.item.organization", "data.items.item.person", "data.items.item.address"),
         "nullable",
         _UNSET_IS_NULL + "A search hit that is not linked to an organization (or "
-        "person) has none; the spec's own persons/search example already nulls parts of it.",
+        "person, or address) has none; the spec's own persons/search example already "
+        "has organization.address null.",
+    ),
+    SpecDeviation(
+        "v2",
+        _entity("persons"),
+        "response",
+        ("data.postal_address", "data.notes", "data.birthday", "data.job_title"),
+        "nullable",
+        _UNSET_IS_NULL + "With Contact Sync on, these keys are always present on a person "
+        "and null until set (the spec's POST /persons description).",
+    ),
+    SpecDeviation(
+        "v2",
+        (*_entity("persons"), *_entity("organizations")),
+        "response",
+        ("data.postal_address.*", "data.address.*"),
+        "nullable",
+        "An address may be sent with 'value' only; the subfields it did not give come back "
+        "null (reference section 4.2, address value shape; third-party source, unverified).",
+    ),
+    SpecDeviation(
+        "v1",
+        ("* /files", "* /files/{id}"),
+        "response",
+        (
+            "data.deal_id",
+            "data.person_id",
+            "data.org_id",
+            "data.product_id",
+            "data.activity_id",
+            "data.lead_id",
+            "data.project_id",
+        ),
+        "nullable",
+        _UNSET_IS_NULL + "A file is attached to one record; the spec's own example nulls "
+        "log_id the same way.",
     ),
 )
