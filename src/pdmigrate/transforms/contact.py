@@ -114,7 +114,7 @@ def _phone(args: Args, spec: str) -> Body:
             except phonenumbers.NumberParseException:
                 return Problem("phone.invalid", f"not a phone number (region {where})")
             if not phonenumbers.is_possible_number(number):
-                return Problem("phone.invalid", f"not a possible phone number (region {where})")
+                return Problem("phone.invalid", f"not a phone number (region {where})")
             found.append((number, _label_before(value)))
         phones: list[Phone] = []
         warnings: list[Problem] = []

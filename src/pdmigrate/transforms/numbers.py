@@ -248,6 +248,8 @@ def _bool(args: Args, spec: str) -> Body:
         if isinstance(value, bool):
             return Ok(value)
         if isinstance(value, int | float | Decimal):
+            if isinstance(value, Decimal) and not value.is_finite():
+                return Problem("bool.unrecognised", "not a yes/no value")
             if value in (1, -1):
                 return Ok(True)
             if value == 0:
