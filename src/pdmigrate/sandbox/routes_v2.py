@@ -289,9 +289,9 @@ def _routes() -> list[ApiRoute]:
         out += [
             ApiRoute("GET", base, _list(entity)),
             ApiRoute("POST", base, _create(entity)),
-            ApiRoute("GET", base + "/{id}", _get(entity)),
-            ApiRoute("PATCH", base + "/{id}", _update(entity)),
-            ApiRoute("DELETE", base + "/{id}", _delete(entity)),
+            ApiRoute("GET", base + "/{id:int}", _get(entity)),
+            ApiRoute("PATCH", base + "/{id:int}", _update(entity)),
+            ApiRoute("DELETE", base + "/{id:int}", _delete(entity)),
         ]
     return out
 
