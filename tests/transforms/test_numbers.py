@@ -78,6 +78,7 @@ def test_separator_not_matching_locale(run) -> None:
         ("€12", "money.currency_mismatch"),
         ("12%", "money.unparseable"),
         ("twelve", "money.unparseable"),
+        ("TBA", "money.unparseable"),
         ("1,23,4.00", "money.unparseable"),
         ("1.2.3", "money.unparseable"),
         ("$", "money.unparseable"),

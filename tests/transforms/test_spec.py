@@ -38,6 +38,13 @@ def test_quoted_parameters() -> None:
     assert parse_transform(r'default("say \"hi\"")')("", ctx) == Ok('say "hi"')
 
 
+def test_bare_parameters_may_hold_pipes_and_apostrophes() -> None:
+    """Unquoted values run to the next comma or parenthesis: join(|), default(O'Brien)."""
+    ctx = TransformContext()
+    assert parse_chain("split | join(|)")("a;b", ctx) == Ok("a|b")
+    assert parse_transform("default(O'Brien)")("", ctx) == Ok("O'Brien")
+
+
 def test_chain_string_and_list_are_the_same() -> None:
     """A pipe-separated string and a YAML list build the same chain."""
     a = parse_chain("strip | date(dayfirst)")

@@ -47,7 +47,6 @@ _SYMBOLS: dict[str, tuple[str, ...]] = {
     "€": ("EUR",),
     "£": ("GBP",),
     "¥": ("JPY", "CNY"),
-    "R": ("ZAR",),
 }
 _SYMBOL_RE = re.compile(r"A\$|AU\$|US\$|NZ\$|CA?\$|S\$|HK\$|\$|€|£|¥")
 _CODE_RE = re.compile(r"(?<![A-Za-z])([A-Z]{3})(?![A-Za-z])")
@@ -163,15 +162,16 @@ def _money(args: Args, spec: str) -> Body:
             text = _CODE_RE.sub("", text)
             symbols = _SYMBOL_RE.findall(text)
             text = _SYMBOL_RE.sub("", text)
-            for code in codes:
-                if code != currency:
-                    return Problem("money.currency_mismatch", f"amount is not in {currency}")
-            for sym in symbols:
-                if currency not in _SYMBOLS.get(sym, ()):
-                    return Problem("money.currency_mismatch", f"amount is not in {currency}")
             if "%" in text:
                 return Problem("money.unparseable", "a percentage is not an amount")
             number = parse_number(text, dec or ctx.decimal_separator, "money")
+            if isinstance(number, Problem):
+                return number
+            foreign = any(code != currency for code in codes) or any(
+                currency not in _SYMBOLS.get(sym, ()) for sym in symbols
+            )
+            if foreign:
+                return Problem("money.currency_mismatch", f"amount is not in {currency}")
         else:
             number = _from_value(value, dec or ctx.decimal_separator, "money")
         if isinstance(number, Problem):

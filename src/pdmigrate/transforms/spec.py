@@ -7,8 +7,9 @@ Grammar (whitespace around tokens is ignored)::
     arg   := [KEY "="] (QUOTED | BARE)
 
 ``QUOTED`` is a single- or double-quoted string with backslash escapes (``\\n``,
-``\\t``, ``\\\\``, the quote); use it for separators with spaces or commas
-(``join("; ")``). ``BARE`` runs to the next ``,`` or ``)`` and is trimmed. Errors are
+``\\t``, ``\\\\``, the quote); use it for separators with spaces, commas or parentheses
+(``join("; ")``). ``BARE`` runs to the next ``,``, ``(`` or ``)`` and is trimmed
+(``join(|)``, ``default(O'Brien)``). Errors are
 :class:`TransformSpecError` (a ConfigError) naming the bad part and its column.
 """
 
@@ -83,7 +84,7 @@ class _Scanner:
 
     def bare(self) -> str:
         start = self.pos
-        while self.pos < len(self.text) and self.text[self.pos] not in ",()|\"'":
+        while self.pos < len(self.text) and self.text[self.pos] not in ",()":
             self.pos += 1
         value = self.text[start : self.pos].strip()
         if not value:
