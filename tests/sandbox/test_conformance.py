@@ -22,9 +22,6 @@ from .conftest import sandbox_client
 pytestmark = pytest.mark.conformance
 
 ERROR_INFO = "Please check developers.pipedrive.com"
-# Sandbox routes the walk cannot reach because of a known bug, each with an xfail(strict)
-# test below that starts failing once the bug is fixed (then remove the entry).
-KNOWN_SANDBOX_BUGS: set[tuple[str, str]] = {("GET", "/api/v2/deals/products")}
 
 
 def _error(message: str, code: str) -> dict[str, Any]:
@@ -233,8 +230,7 @@ def _walk_searches_and_deal_products(call: Walk, ids: dict[str, int], keys: dict
         },
     )
     call("GET", f"/api/v2/deals/{deal}/products")
-    if ("GET", "/api/v2/deals/products") not in KNOWN_SANDBOX_BUGS:
-        call("GET", f"/api/v2/deals/products?deal_ids={deal}")
+    call("GET", f"/api/v2/deals/products?deal_ids={deal}")
     call("PATCH", f"/api/v2/deals/{deal}/products/{one['id']}", json={"quantity": 2})
     call("DELETE", f"/api/v2/deals/{deal}/products/{one['id']}")
     call("DELETE", f"/api/v2/deals/{deal}/products")
@@ -320,6 +316,18 @@ def walk(make_sandbox: Callable[..., Sandbox]) -> Iterator[Walk]:
         yield Walk(client, sandbox)
 
 
+def _walk_errors(call: Walk) -> None:
+    """Error answers are checked too: each must be Pipedrive's error envelope."""
+    for entity in ("persons", "organizations", "deals", "activities", "products"):
+        call("GET", f"/api/v2/{entity}/999999", 404)
+        call("PATCH", f"/api/v2/{entity}/999999", 404, json={})
+    call("GET", "/v1/notes/999999", 404)
+    call("GET", "/v1/leads/00000000-0000-4000-8000-000000000000", 404)
+    call("GET", "/api/v2/persons?limit=all", 400)
+    call("POST", "/api/v2/deals", 400, json={"value": 1})
+    call("POST", "/v1/notes", 400, json={"person_id": 1})
+
+
 def test_walk_every_endpoint_without_spec_problems(walk: Walk) -> None:
     """Every sandbox route is called once or more, and nothing of it breaks the spec."""
     call, sandbox = walk, walk.sandbox
@@ -327,6 +335,7 @@ def test_walk_every_endpoint_without_spec_problems(walk: Walk) -> None:
     keys = _walk_v2_fields(call)
     _walk_searches_and_deal_products(call, ids, keys)
     _walk_v1(call, ids)
+    _walk_errors(call)
     for entity in ("activities", "deals", "persons", "products", "stages", "organizations"):
         entity_id = {
             "activities": ids["activity"],
@@ -343,15 +352,9 @@ def test_walk_every_endpoint_without_spec_problems(walk: Walk) -> None:
     call("DELETE", f"/api/v2/pipelines/{pipelines[-1]['id']}")
     assert sandbox.spec_problems == []
     missing = {(r.method, r.path) for r in sandbox.routes} - call.hit
-    assert missing == KNOWN_SANDBOX_BUGS
+    assert missing == set()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sandbox bug: GET /api/v2/deals/products is routed to GET /api/v2/deals/{id} "
-    "(routes_v2 matches {id} before the deal-product routes); when this passes, empty "
-    "KNOWN_SANDBOX_BUGS",
-)
 def test_deal_products_listing_is_routed(walk: Walk) -> None:
     """GET /v2/deals/products?deal_ids= lists deal products across deals."""
     deal = walk("POST", "/api/v2/deals", json={"title": "Plan"})
