@@ -493,8 +493,18 @@ def reject_top_level_hex(body: dict[str, Any]) -> None:
             raise not_allowed(key)
 
 
-def render(store: Store, account: Account, entity: str, doc: dict[str, Any]) -> dict[str, Any]:
-    """A stored record as the v2 API returns it."""
+def render(
+    store: Store,
+    account: Account,
+    entity: str,
+    doc: dict[str, Any],
+    custom_codes: list[str] | None = None,
+) -> dict[str, Any]:
+    """A stored record as the v2 API returns it.
+
+    ``custom_codes`` (the account's custom field keys of this entity, from
+    :func:`custom_codes_for`) saves re-reading the field definitions per record of a page.
+    """
     out = {k: v for k, v in doc.items() if not k.startswith("_")}
     out.pop("marketing_status", None)
     if entity == "persons" and not account.contact_sync:
@@ -504,10 +514,20 @@ def render(store: Store, account: Account, entity: str, doc: dict[str, Any]) -> 
         out["prices"] = [{"product_id": doc["id"], **p} for p in doc.get("prices") or []]
     obj = fields.FIELD_OBJECTS.get(entity)
     if obj is not None and obj != "activity":
-        out["custom_fields"] = fields.render_custom_fields(
-            store, account.company_id, obj, doc.get("custom_fields")
+        codes = (
+            custom_codes if custom_codes is not None else custom_codes_for(store, account, entity)
         )
+        values = doc.get("custom_fields") or {}
+        out["custom_fields"] = {code: values.get(code) for code in codes}
     return out
+
+
+def custom_codes_for(store: Store, account: Account, entity: str) -> list[str]:
+    """The keys of the account's live custom fields of ``entity`` (empty if it has none)."""
+    obj = fields.FIELD_OBJECTS.get(entity)
+    if obj is None or obj == "activity":
+        return []
+    return list(fields.custom_by_code(store, account.company_id, obj))
 
 
 def check_exists(store: Store, cid: int, entity: str, record_id: int) -> dict[str, Any]:

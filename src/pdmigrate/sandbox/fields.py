@@ -334,14 +334,6 @@ def validate_custom_fields(store: Store, cid: int, obj: str, value: Any) -> dict
     return out
 
 
-def render_custom_fields(
-    store: Store, cid: int, obj: str, stored: dict[str, Any] | None
-) -> dict[str, Any]:
-    """Every live custom field of ``obj`` with the record's value (null when unset)."""
-    values = stored or {}
-    return {code: values.get(code) for code in custom_by_code(store, cid, obj)}
-
-
 def capping_error(what: str, code: str) -> ApiError:
     """403 for an account limit, with Pipedrive's ``code`` [CAP]."""
     return ApiError(403, f"You have reached the limit of {what} for your plan", code=code)

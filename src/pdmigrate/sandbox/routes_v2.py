@@ -218,7 +218,8 @@ def _list(entity: str, *, archived: bool = False) -> Callable[[RequestContext], 
         sort_by, direction = _sort_params(entity, ctx.query)
         docs = filter_records(ctx, entity, archived=archived)
         page, next_cursor = paginate(docs, ctx.query, sort_by=sort_by, direction=direction)
-        data = [entities.render(ctx.store, ctx.account, entity, d) for d in page]
+        codes = entities.custom_codes_for(ctx.store, ctx.account, entity)
+        data = [entities.render(ctx.store, ctx.account, entity, d, codes) for d in page]
         return ok(data, {"next_cursor": next_cursor})
 
     return handler
