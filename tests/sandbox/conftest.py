@@ -5,6 +5,11 @@
 - ``client`` / ``async_client``: httpx clients over the in-process transports, with
   ``x-api-token: TOKEN`` and ``base_url`` ``http://sandbox``.
 - ``make_sandbox(**config)``: another sandbox with config overrides (same clock).
+
+Rate limits are on, as in the contract, and the fake clock only moves when a test moves
+it: one token gets the plan's burst (growth: 40 requests) per 2 fake seconds. A test
+that sends more either calls ``clock.advance(2)`` between bursts or builds its sandbox
+with ``make_sandbox(rate_limits=False)``.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -128,3 +129,21 @@ def test_time_helpers() -> None:
     assert v1_time("2026-01-15T09:00:00Z") == "2026-01-15 09:00:00"
     assert parse_time("2026-01-15 09:00:00").isoformat() == "2026-01-15T09:00:00+00:00"
     assert v1_time(None) is None
+
+
+def test_concurrent_writers_get_distinct_ids(tmp_path: Path, clock: FakeClock) -> None:
+    """Four threads inserting into one SQLite store get 200 distinct, gap-free ids."""
+    store = Store(tmp_path / "threads.db", clock)
+    cid = store.create_account().company_id
+
+    def work(n: int) -> None:
+        for i in range(50):
+            store.insert(cid, "persons", {"name": f"t{n}-{i}"})
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ids = sorted(d["id"] for d in store.list(cid, "persons"))
+    assert ids == list(range(1, 201))

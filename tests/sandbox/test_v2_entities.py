@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from pdmigrate.sandbox.app import Sandbox
 from pdmigrate.sandbox.clock import FakeClock
@@ -254,3 +255,33 @@ def test_pipeline_delete_hides_its_stages(client: httpx.Client) -> None:
     assert stages == []
     body = _error(client.post("/api/v2/stages", json={"name": "Orphan"}))
     assert body["error"] == "Validation failed: pipeline_id: Parameter 'pipeline_id' is required"
+
+
+@pytest.mark.parametrize("validate", [True, False])
+@pytest.mark.parametrize(
+    ("path", "body", "error"),
+    [
+        ("/api/v2/organizations", {}, "Validation failed: name: Parameter 'name' is required"),
+        (
+            "/api/v2/persons",
+            {"name": "A", "org_id": "5"},
+            "Validation failed: org_id: Expected 'integer' as value, got 'string'",
+        ),
+        (
+            "/api/v2/deals",
+            {"title": "A", "add_time": "2020-01-01T00:00:00Z"},
+            "Validation failed: add_time: Parameter 'add_time' is not allowed for this request",
+        ),
+    ],
+)
+def test_same_error_with_or_without_spec_validation(
+    make_sandbox: Any, validate: bool, path: str, body: dict[str, Any], error: str
+) -> None:
+    """The handler's own checks word errors like the spec validator does."""
+    from .conftest import sandbox_client
+
+    with sandbox_client(make_sandbox(validate=validate)) as client:
+        response = client.post(path, json=body)
+    assert response.status_code == 400
+    assert response.json()["error"] == error
+    assert response.json()["code"] == "ERR_SCHEMA_VALIDATION_FAILED"
