@@ -289,7 +289,8 @@ def _is_uuid(value: str) -> bool:
     return True
 
 
-def _compile(schema: Any) -> jsonschema_rs.Validator:
+def compile_schema(schema: Any) -> jsonschema_rs.Validator:
+    """A compiled draft-4 validator (formats checked; ``uuid`` added)."""
     return jsonschema_rs.Draft4Validator(schema, formats={"uuid": _is_uuid}, validate_formats=True)
 
 
@@ -297,11 +298,12 @@ def _compiled(key: tuple[Any, ...], build: Any) -> jsonschema_rs.Validator | Non
     with _LOCK:
         if key not in _COMPILED:
             raw = build()
-            _COMPILED[key] = None if raw is None else _compile(raw)
+            _COMPILED[key] = None if raw is None else compile_schema(raw)
         return _COMPILED[key]
 
 
-def _schema_for(op: Operation, direction: Direction, raw: Any) -> Any:
+def operation_schema(op: Operation, direction: Direction, raw: Any) -> Any:
+    """One of an operation's schemas with its deviations applied, as JSON Schema."""
     schema = copy.deepcopy(raw)
     apply_deviations(schema, deviations_for(op, direction))
     return to_json_schema(schema)
@@ -513,9 +515,8 @@ class SpecValidator:
                         return ValidationProblem(
                             str(k), f"Parameter '{k}' is not allowed for this request"
                         )
-        validator = _compiled(
-            (op.spec, op.key, "request", chosen), lambda: _schema_for(op, "request", raw_schema)
-        )
+        key = (op.spec, op.key, "request", chosen)
+        validator = _compiled(key, lambda: operation_schema(op, "request", raw_schema))
         if validator is None:
             return None
         for err in validator.iter_errors(instance):
@@ -546,7 +547,7 @@ class SpecValidator:
             return [f"{where}: JSON body where the spec documents {', '.join(content) or 'none'}"]
         key = (op.spec, op.key, "response", status)
         validator = _compiled(
-            key, lambda: _schema_for(op, "response", content[_JSON].get("schema", {}))
+            key, lambda: operation_schema(op, "response", content[_JSON].get("schema", {}))
         )
         return self._collect(where, validator, body)
 
