@@ -160,6 +160,11 @@ class Table:
             header=tuple(self._header),
         )
 
+    @property
+    def opening_findings(self) -> tuple[Finding, ...]:
+        """Findings made while opening (encoding, sheet, title rows), before iteration."""
+        return tuple(self._pending)
+
     # -- header --------------------------------------------------------------------
 
     def _find_header(self) -> None:
