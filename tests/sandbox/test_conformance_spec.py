@@ -182,6 +182,22 @@ def test_valid_requests_pass(validator: SpecValidator) -> None:
         ),
         (
             "POST",
+            "/api/v2/personFields",
+            {},
+            {"field_name": "x" * 256, "field_type": "varchar"},
+            "Validation failed: field_name: Must be at most 255 characters long",
+        ),
+        (
+            "POST",
+            "/api/v2/personFields",
+            {},
+            {"field_name": "Tier", "field_type": "dropdown"},
+            "Validation failed: field_type: The value you selected is not a valid choice. "
+            "Allowed: varchar, text, double, phone, date, daterange, time, timerange, set, "
+            "enum, varchar_auto, address, monetary, org, people, user.",
+        ),
+        (
+            "POST",
             "/api/v2/deals",
             {},
             {"title": "t", "expected_close_date": "31/12/2026"},

@@ -378,8 +378,8 @@ def _describe(err: jsonschema_rs.ValidationError) -> tuple[list[str | int], str]
         return path, f"The value you selected is not a valid choice. Allowed: {opts}."
     limit = info.get("limit")
     messages = {
-        "maxLength": f"This value is too long. It should have {limit} characters or less.",
-        "minLength": f"This value is too short. It should have {limit} characters or more.",
+        "maxLength": f"Must be at most {limit} characters long",
+        "minLength": f"Must be at least {limit} characters long",
         "maximum": f"This value should be less than or equal to {limit}.",
         "minimum": f"This value should be greater than or equal to {limit}.",
         "exclusiveMaximum": f"This value should be less than {limit}.",
