@@ -30,8 +30,9 @@ def test_limiter_keeps_every_2s_window_within_the_limit() -> None:
     times: list[float] = []
 
     async def one() -> None:
-        await limiter.acquire()
+        slot = await limiter.acquire()
         times.append(clock.monotonic())
+        limiter.release(slot)
 
     async def go() -> None:
         await asyncio.gather(*(one() for _ in range(100)))
@@ -39,8 +40,10 @@ def test_limiter_keeps_every_2s_window_within_the_limit() -> None:
     asyncio.run(go())
     assert len(times) == 100
     assert max_in_any_window(sorted(times), 2.0) == 40
-    # Two full windows (+ margin) were waited for, and no more.
-    assert sorted(times)[-1] == pytest.approx(2 * 2.06)
+    # Paced evenly: one request every (2 s + margin) / 40, so 100 take 99 intervals.
+    assert sorted(times)[-1] == pytest.approx(99 * 2.015 / 40)
+    gaps = {round(b - a, 6) for a, b in zip(sorted(times), sorted(times)[1:], strict=False)}
+    assert gaps == {round(2.015 / 40, 6)}
 
 
 def test_limiter_adopts_the_limit_from_headers() -> None:
@@ -70,6 +73,40 @@ def test_pause_holds_acquirers_for_retry_after() -> None:
     limiter.pause(3.0)
     asyncio.run(limiter.acquire())
     assert clock.monotonic() == pytest.approx(3.0)
+
+
+def test_unpaced_limiter_sends_a_window_at_once_then_waits() -> None:
+    """Without pacing, 40 go at once and the 41st waits for the first slot to age out."""
+    clock = FakeClock(START)
+    limiter = BurstLimiter(40, clock=clock, sleep=FakeSleep(clock), smooth=False)
+    times: list[float] = []
+
+    async def go() -> None:
+        for _ in range(41):
+            slot = await limiter.acquire()
+            times.append(clock.monotonic())
+            limiter.release(slot)
+
+    asyncio.run(go())
+    assert times[:40] == [0.0] * 40
+    assert times[40] == pytest.approx(2.015)
+
+
+def test_slot_in_flight_is_not_aged_out() -> None:
+    """A request still waiting for its answer keeps its slot however long it takes."""
+    clock = FakeClock(START)
+    limiter = BurstLimiter(1, clock=clock, sleep=FakeSleep(clock))
+
+    async def go() -> None:
+        slot = await limiter.acquire()
+        clock.advance(10.0)  # the answer takes 10 s
+        assert limiter.in_window() == 1
+        limiter.release(slot)
+        await limiter.acquire()
+
+    asyncio.run(go())
+    # The slot was aged from the answer (10 s), so the next one came 2 s + margin later.
+    assert clock.monotonic() == pytest.approx(12.015)
 
 
 def budget_headers(remaining: int, reset_s: int = 3600) -> dict[str, str]:

@@ -48,6 +48,7 @@ from pdmigrate.pipedrive.limiter import (
     Clock,
     DailyLedger,
     Sleep,
+    Slot,
     SystemClock,
 )
 from pdmigrate.pipedrive.resources import Resources
@@ -263,18 +264,23 @@ class PipedriveClient(Resources):
         path = ep.format(**(path_params or {}))
         return await self._send(ep, path, params=params, json=json, files=files, data=data, raw=raw)
 
-    async def _acquire(self, ep: Endpoint) -> tuple[int, int]:
-        search_left = -1
+    async def _acquire(self, ep: Endpoint) -> list[Slot]:
+        slots: list[Slot] = []
         if ep.is_search:
-            search_left = await self.search_lane.acquire()
-        return await self.burst.acquire(), search_left
+            slots.append(await self.search_lane.acquire())
+        slots.append(await self.burst.acquire())
+        return slots
 
-    def _observe(self, ep: Endpoint, headers: Mapping[str, str], left: tuple[int, int]) -> None:
-        self.ledger.observe(headers)
-        if ep.is_search:
-            self.search_lane.observe(headers, left[1])
-        else:
-            self.burst.observe(headers, left[0])
+    def _release(self, ep: Endpoint, slots: list[Slot], headers: Mapping[str, str] | None) -> None:
+        if headers is not None:
+            self.ledger.observe(headers)
+            # For a search the rate headers describe the search lane.
+            lane = self.search_lane if ep.is_search else self.burst
+            lane.observe(headers, slots[0].expected_remaining)
+        if ep.is_search and slots:
+            self.search_lane.release(slots[0])
+        if slots:
+            self.burst.release(slots[-1])
 
     async def _send(
         self,
@@ -298,10 +304,12 @@ class PipedriveClient(Resources):
             self.ledger.reserve(ep.cost, is_write=ep.is_write, endpoint=where)
             failure: str | None = None
             response: httpx.Response | None = None
-            left = (0, 0)
+            slots: list[Slot] = []
             try:
-                left = await self._acquire(ep)
+                # Take the in-flight slot first, so the window slot is stamped when
+                # the request really leaves, not while it queues for a connection.
                 async with self._slots:
+                    slots = await self._acquire(ep)
                     self.stats.requests += 1
                     self.stats.by_endpoint[ep.name] += 1
                     try:
@@ -321,8 +329,7 @@ class PipedriveClient(Resources):
                     except httpx.HTTPError as exc:
                         failure = f"fatal:{type(exc).__name__}"
             finally:
-                if response is not None:
-                    self._observe(ep, response.headers, left)
+                self._release(ep, slots, None if response is None else response.headers)
                 self.ledger.release(ep.cost, is_write=ep.is_write)
 
             if failure is not None:

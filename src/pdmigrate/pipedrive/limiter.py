@@ -36,6 +36,7 @@ __all__ = [
     "Clock",
     "DailyLedger",
     "Sleep",
+    "Slot",
     "SystemClock",
     "next_utc_midnight",
 ]
@@ -50,6 +51,8 @@ SEARCH_BURST_LIMIT = 10
 """Search requests per 2-second window, on every plan."""
 
 Sleep = Callable[[float], Awaitable[None]]
+
+_MIN_RTT_SAMPLES = 20
 
 
 class Clock(Protocol):
@@ -92,6 +95,25 @@ def _int_header(headers: Mapping[str, str], name: str) -> int | None:
         return None
 
 
+@dataclass
+class Slot:
+    """One request's place in the window.
+
+    Stamped with the send time while in flight. Once the answer is in, the server is
+    known to have admitted the request somewhere between send and answer; the slot
+    is then stamped ``answer - shortest round trip seen lately``. The shortest round
+    trip is the part of every answer's time spent after admission (network, and any
+    fixed server latency), so this stamp is late enough to be safe when the server
+    was slow to admit (a stall, a queue), without holding every slot for the whole
+    latency.
+    """
+
+    stamp: float
+    expected_remaining: int
+    sent: float = 0.0
+    done: bool = False
+
+
 class BurstLimiter:
     """Admits requests so that at most ``limit`` are sent in any rolling window.
 
@@ -99,10 +121,16 @@ class BurstLimiter:
     ``margin`` is added to the window so that a request the server saw a few
     milliseconds later than we sent it has left the server's window too.
 
+    With ``smooth=True`` (the default) requests are also paced evenly, one every
+    ``(window + margin) / limit`` seconds, instead of a whole window's worth at once:
+    the server then sees them arrive in the order and spacing they were sent, so its
+    window and ours agree even when its processing times vary.
+
     The limit adapts: ``x-ratelimit-limit`` replaces it, and when the server reports
-    fewer remaining requests than we expected (another process shares the token) the
-    difference is reserved for one window. ``pause()`` stops every acquirer until a
-    burst 429's ``Retry-After`` has passed.
+    fewer remaining requests than we expected (another process shares the token, or
+    the server saw our requests later than we sent them) the difference is reserved
+    for one window. ``pause()`` stops every acquirer until a burst 429's
+    ``Retry-After`` has passed, and widens the margin a little.
     """
 
     def __init__(
@@ -112,7 +140,8 @@ class BurstLimiter:
         clock: Clock,
         sleep: Sleep,
         window: float = WINDOW_S,
-        margin: float = 0.06,
+        margin: float = 0.015,
+        smooth: bool = True,
         name: str = "burst",
     ) -> None:
         if limit < 1:
@@ -123,15 +152,18 @@ class BurstLimiter:
         self._sleep = sleep
         self._window = window
         self._margin = margin
-        self._sent: deque[float] = deque()
+        self._smooth = smooth
+        self._slots: list[Slot] = []
+        self._last_send = -1e18
+        self._rtts: deque[float] = deque(maxlen=200)
         self._foreign: deque[tuple[float, int]] = deque()  # (expires_at, requests)
         self._blocked_until = 0.0
         self._lock: asyncio.Lock | None = None
 
     def _prune(self, now: float) -> None:
-        horizon = now - self._window - self._margin
-        while self._sent and self._sent[0] <= horizon:
-            self._sent.popleft()
+        horizon = now - self._window - self._margin + 1e-9
+        if self._slots and self._slots[0].stamp <= horizon:
+            self._slots = [s for s in self._slots if not s.done or s.stamp > horizon]
         while self._foreign and self._foreign[0][0] <= now:
             self._foreign.popleft()
 
@@ -144,18 +176,26 @@ class BurstLimiter:
     def in_window(self) -> int:
         """How many of our requests are inside the current window."""
         self._prune(self._clock.monotonic())
-        return len(self._sent)
+        return len(self._slots)
 
     def _wait_time(self, now: float) -> float:
         if self._blocked_until > now:
             return self._blocked_until - now
-        if len(self._sent) >= self.effective_limit():
-            oldest_leaves = self._sent[0] + self._window + self._margin
+        limit = self.effective_limit()
+        if len(self._slots) >= limit:
+            done = [s.stamp for s in self._slots if s.done]
+            if not done:  # every slot is still in flight: wait for an answer
+                return 0.01
+            oldest_leaves = min(done) + self._window + self._margin
             return max(oldest_leaves - now, 0.001)
+        if self._smooth:
+            next_slot = self._last_send + (self._window + self._margin) / limit
+            if next_slot > now + 1e-9:
+                return next_slot - now
         return 0.0
 
-    async def acquire(self) -> int:
-        """Wait for a free slot, take it, and return how many slots we expect remain."""
+    async def acquire(self) -> Slot:
+        """Wait for a free slot and take it; :meth:`release` it when the answer is in."""
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
@@ -164,9 +204,24 @@ class BurstLimiter:
                 self._prune(now)
                 wait = self._wait_time(now)
                 if wait <= 0:
-                    self._sent.append(now)
-                    return self.effective_limit() - len(self._sent)
+                    self._last_send = now
+                    slot = Slot(stamp=now, expected_remaining=0, sent=now)
+                    self._slots.append(slot)
+                    slot.expected_remaining = self.effective_limit() - len(self._slots)
+                    return slot
                 await self._sleep(wait)
+
+    def release(self, slot: Slot) -> None:
+        """The request's answer (or failure) is in: age its slot from now on."""
+        if not slot.done:
+            now = self._clock.monotonic()
+            self._rtts.append(now - slot.sent)
+            # Until enough round trips are known (the first ones include connection
+            # set-up and server warm-up), age the slot from the answer itself.
+            floor = min(self._rtts) if len(self._rtts) >= _MIN_RTT_SAMPLES else 0.0
+            slot.stamp = max(slot.sent, now - floor)
+            slot.done = True
+            self._slots.sort(key=lambda s: s.stamp)
 
     def observe(self, headers: Mapping[str, str], expected_remaining: int) -> None:
         """Adapt to a response's ``x-ratelimit-limit`` / ``x-ratelimit-remaining``."""
@@ -187,6 +242,7 @@ class BurstLimiter:
         """Hold every acquirer for ``seconds`` (after a burst 429)."""
         until = self._clock.monotonic() + max(seconds, 0.0)
         self._blocked_until = max(self._blocked_until, until)
+        self._margin = min(0.25, self._margin + 0.01)
 
 
 @dataclass
