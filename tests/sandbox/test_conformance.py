@@ -9,6 +9,8 @@ other tests assert the exact errors of the live rules the spec does not express.
 
 from __future__ import annotations
 
+import statistics
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -16,6 +18,7 @@ import httpx
 import pytest
 
 from pdmigrate.sandbox.app import Sandbox
+from pdmigrate.sandbox.spec import SpecValidator
 
 from .conftest import sandbox_client
 
@@ -516,3 +519,48 @@ def test_spec_violation_reaches_the_client_as_pipedrive_400(client: httpx.Client
     )
     response = client.post("/api/v2/deals", json={"value": 10})
     assert response.json()["error"] == "Validation failed: title: Parameter 'title' is required"
+
+
+class TimedValidator(SpecValidator):
+    """The real validator, recording how long each check takes."""
+
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+
+    def validate_request(self, *args: Any, **kwargs: Any) -> Any:
+        """Time the real request check."""
+        start = time.perf_counter()
+        try:
+            return super().validate_request(*args, **kwargs)
+        finally:
+            self.seconds.append(time.perf_counter() - start)
+
+    def validate_response(self, *args: Any, **kwargs: Any) -> list[str]:
+        """Time the real response check."""
+        start = time.perf_counter()
+        try:
+            return super().validate_response(*args, **kwargs)
+        finally:
+            self.seconds.append(time.perf_counter() - start)
+
+
+def test_validation_costs_well_under_a_millisecond(make_sandbox: Callable[..., Sandbox]) -> None:
+    """Over a warm walk of every endpoint, a spec check's median is < 0.5 ms, p95 < 2 ms."""
+    timed = TimedValidator()
+    for _ in range(2):  # the first round compiles each operation's schemas once
+        timed.seconds.clear()
+        sandbox = make_sandbox(rate_limits=False)
+        sandbox.spec = timed
+        with sandbox_client(sandbox) as client:
+            call = Walk(client, sandbox)
+            ids = _walk_v2_entities(call)
+            _walk_searches_and_deal_products(call, ids, _walk_v2_fields(call))
+            _walk_v1(call, ids)
+        assert sandbox.spec_problems == []
+    seconds = sorted(timed.seconds)
+    median_ms = statistics.median(seconds) * 1000
+    p95_ms = seconds[int(len(seconds) * 0.95)] * 1000
+    print(f"spec checks: {len(seconds)}, median {median_ms:.3f} ms, p95 {p95_ms:.3f} ms")
+    assert len(seconds) > 200
+    assert median_ms < 0.5
+    assert p95_ms < 2.0
