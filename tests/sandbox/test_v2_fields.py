@@ -173,6 +173,7 @@ def test_options_add_rename_delete_atomically(client: httpx.Client) -> None:
     url = f"/api/v2/personFields/{code}/options"
     added = client.post(url, json=[{"label": "Cigna"}]).json()
     assert added["success"] is True
+    assert added["additional_data"] is None
     assert [o["label"] for o in added["data"]] == ["Cigna"]
     new_id = added["data"][0]["id"]
     renamed = client.patch(url, json=[{"id": new_id, "label": "Cigna Dental"}]).json()["data"]

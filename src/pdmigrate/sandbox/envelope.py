@@ -99,12 +99,13 @@ def unknown_route() -> ApiError:
     return ApiError(404, "Unknown method .")
 
 
-def ok(
-    data: Any, additional_data: dict[str, Any] | None = None, *, status: int = 200
-) -> JSONResponse:
-    """A success envelope; ``additional_data`` is omitted when None."""
+OMIT: Any = object()
+
+
+def ok(data: Any, additional_data: Any = OMIT, *, status: int = 200) -> JSONResponse:
+    """A success envelope; ``additional_data`` is left out unless given (None -> null)."""
     body: dict[str, Any] = {"success": True, "data": data}
-    if additional_data is not None:
+    if additional_data is not OMIT:
         body["additional_data"] = additional_data
     return JSONResponse(body, status_code=status)
 
