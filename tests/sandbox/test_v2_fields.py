@@ -233,3 +233,19 @@ def test_field_create_validation(client: httpx.Client) -> None:
     )
     bad_type = client.post("/api/v2/dealFields", json={"field_name": "K", "field_type": "blob"})
     assert bad_type.status_code == 400
+
+
+def test_include_option_labels_and_custom_fields_filter(client: httpx.Client) -> None:
+    """include_option_labels shows {id, label}; custom_fields= keeps only the named keys."""
+    insurance = _enum(client)
+    source = _field(client)["field_code"]
+    opt = insurance["options"][0]["id"]
+    key = insurance["field_code"]
+    client.post("/api/v2/persons", json={"name": "A", "custom_fields": {key: opt, source: "S1"}})
+    labelled = client.get("/api/v2/persons/1", params={"include_option_labels": "true"})
+    assert labelled.json()["data"]["custom_fields"] == {
+        key: {"id": opt, "label": "Delta"},
+        source: "S1",
+    }
+    only = client.get("/api/v2/persons", params={"custom_fields": source}).json()["data"]
+    assert only[0]["custom_fields"] == {source: "S1"}

@@ -16,7 +16,7 @@ from typing import Any
 from starlette.datastructures import QueryParams
 from starlette.responses import Response
 
-from pdmigrate.sandbox import entities
+from pdmigrate.sandbox import entities, fields
 from pdmigrate.sandbox.envelope import ApiRoute, RequestContext, ok, validation_error
 from pdmigrate.sandbox.store import parse_time
 
@@ -213,6 +213,43 @@ def filter_records(ctx: RequestContext, entity: str, *, archived: bool = False) 
     return docs
 
 
+def shape_custom_fields(
+    ctx: RequestContext, entity: str, records: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Apply the ``custom_fields`` (keys to keep, at most 15) and ``include_option_labels``
+    query parameters to rendered records."""
+    obj = fields.FIELD_OBJECTS.get(entity)
+    if obj is None or obj == "activity":
+        return records
+    raw = ctx.query.get("custom_fields")
+    keep: set[str] | None = None
+    if raw:
+        keep = {k.strip() for k in raw.split(",") if k.strip()}
+        if len(keep) > 15:
+            raise validation_error("custom_fields", "A maximum of 15 keys is allowed")
+    labels = query_bool(ctx.query, "include_option_labels")
+    if keep is None and not labels:
+        return records
+    defs = fields.custom_by_code(ctx.store, ctx.cid, obj)
+    for record in records:
+        values: dict[str, Any] = record.get("custom_fields") or {}
+        if keep is not None:
+            values = {k: v for k, v in values.items() if k in keep}
+        if labels:
+            values = {k: _labelled(defs.get(k), v) for k, v in values.items()}
+        record["custom_fields"] = values
+    return records
+
+
+def _labelled(field: dict[str, Any] | None, value: Any) -> Any:
+    if field is None or value is None or field["field_type"] not in ("enum", "set"):
+        return value
+    names = {o["id"]: o["label"] for o in field.get("options") or []}
+    if isinstance(value, list):
+        return [{"id": v, "label": names.get(v)} for v in value]
+    return {"id": value, "label": names.get(value)}
+
+
 def _list(entity: str, *, archived: bool = False) -> Callable[[RequestContext], Any]:
     async def handler(ctx: RequestContext) -> Response:
         sort_by, direction = _sort_params(entity, ctx.query)
@@ -220,6 +257,7 @@ def _list(entity: str, *, archived: bool = False) -> Callable[[RequestContext], 
         page, next_cursor = paginate(docs, ctx.query, sort_by=sort_by, direction=direction)
         codes = entities.custom_codes_for(ctx.store, ctx.account, entity)
         data = [entities.render(ctx.store, ctx.account, entity, d, codes) for d in page]
+        data = shape_custom_fields(ctx, entity, data)
         return ok(data, {"next_cursor": next_cursor})
 
     return handler
@@ -236,7 +274,8 @@ def _record_id(ctx: RequestContext) -> int:
 def _get(entity: str) -> Callable[[RequestContext], Any]:
     async def handler(ctx: RequestContext) -> Response:
         doc = entities.check_exists(ctx.store, ctx.cid, entity, _record_id(ctx))
-        return ok(entities.render(ctx.store, ctx.account, entity, doc))
+        rendered = entities.render(ctx.store, ctx.account, entity, doc)
+        return ok(shape_custom_fields(ctx, entity, [rendered])[0])
 
     return handler
 
