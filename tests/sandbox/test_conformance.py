@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from pdmigrate.sandbox.app import Sandbox
+from pdmigrate.sandbox.faults import FaultSpec
 from pdmigrate.sandbox.spec import SpecValidator
 
 from .conftest import sandbox_client
@@ -564,3 +565,24 @@ def test_validation_costs_well_under_a_millisecond(make_sandbox: Callable[..., S
     assert len(seconds) > 200
     assert median_ms < 0.5
     assert p95_ms < 2.0
+
+
+def test_refusals_and_faults_are_pipedrive_error_envelopes(
+    make_sandbox: Callable[..., Sandbox],
+) -> None:
+    """Answers sent before validation (burst 429, injected 5xx) still have the error shape."""
+    validator = SpecValidator()
+    limited = make_sandbox(plan="lite")  # 20 requests per 2 s per token
+    with sandbox_client(limited) as client:
+        statuses = [client.get("/api/v2/persons").status_code for _ in range(21)]
+        refused = client.get("/api/v2/persons")
+    assert statuses == [200] * 20 + [429]
+    assert refused.json()["code"] == "RATE_LIMIT_BURST"
+    assert validator.validate_response("GET", "/api/v2/persons", 429, refused.json()) == []
+
+    faulty = make_sandbox(rate_limits=False, faults=FaultSpec(fail_nth_write=(1,)))
+    with sandbox_client(faulty) as client:
+        failed = client.post("/api/v2/persons", json={"name": "Ada"})
+    assert failed.status_code == 500
+    assert validator.validate_response("POST", "/api/v2/persons", 500, failed.json()) == []
+    assert limited.spec_problems == faulty.spec_problems == []
