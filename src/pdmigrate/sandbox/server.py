@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import signal
 import socket
 import threading
 import time
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import Any
 
 import uvicorn
@@ -47,6 +48,20 @@ def bind(port: int = 0) -> socket.socket:
     return sock
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, minus re-raising SIGINT/SIGTERM after its graceful shutdown.
+
+    Ctrl-C and SIGTERM are how a sandbox is meant to stop, so `sandbox serve` returns
+    normally (exit 0) instead of dying by the signal once the server has shut down.
+    """
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self.should_exit and sig == signal.SIGINT:
+            self.force_exit = True
+        else:
+            self.should_exit = True
+
+
 def _server(app: Any, sock: socket.socket) -> uvicorn.Server:
     config = uvicorn.Config(
         app,
@@ -57,7 +72,7 @@ def _server(app: Any, sock: socket.socket) -> uvicorn.Server:
         lifespan="auto",
         timeout_graceful_shutdown=2,
     )
-    return uvicorn.Server(config)
+    return _Server(config)
 
 
 def serve_forever(app: Any, sock: socket.socket) -> None:
