@@ -6,6 +6,12 @@ entry of :data:`KNOWN_SPEC_DEVIATIONS`, with its justification. :mod:`pdmigrate.
 applies them when it compiles an operation's schemas; everything else is validated
 strictly. ``tests/sandbox/test_conformance_spec.py`` fails when an entry stops matching
 the spec, so stale entries cannot pile up.
+
+The opposite case, live Pipedrive being stricter than the spec, is not listed here: the
+validator rejects any top-level key a v2 JSON body's operation does not define (the spec
+leaves ``additionalProperties`` open; live v2 answers "Parameter '<key>' is not allowed
+for this request", client-nodejs#651), and the handlers carry the other live rules
+(activity ``person_id``, enum values as numbers, varchar 255, Contact Sync keys).
 """
 
 from __future__ import annotations
