@@ -94,3 +94,19 @@ async def test_async_client_creates_and_lists(async_client: httpx.AsyncClient) -
     assert created.status_code == 200
     listed = await async_client.get("/api/v2/persons")
     assert [p["name"] for p in listed.json()["data"]] == ["Grace Hopper"]
+
+
+def test_response_keys_follow_the_spec_order(client: httpx.Client) -> None:
+    """A person's keys come in the order the v2 spec lists them."""
+    person = _person(client)
+    assert list(person)[:8] == [
+        "id",
+        "name",
+        "first_name",
+        "last_name",
+        "owner_id",
+        "org_id",
+        "add_time",
+        "update_time",
+    ]
+    assert list(person)[-1] == "custom_fields"

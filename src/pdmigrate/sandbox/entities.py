@@ -79,6 +79,34 @@ _TYPE_NAMES = {"str": "string", "text": "string", "int": "integer", "num": "numb
 _REFS = {"owner_id": "users", "org_id": "organizations", "person_id": "persons",
          "deal_id": "deals", "pipeline_id": "pipelines", "stage_id": "stages"}  # fmt: skip
 
+#: Key order of each entity's response object, as the v2 spec lists them.
+_ORDER: dict[str, tuple[str, ...]] = {
+    "persons": ("id", "name", "first_name", "last_name", "owner_id", "org_id", "add_time",
+        "update_time", "emails", "phones", "is_deleted", "visible_to", "label_ids",
+        "picture_id", "postal_address", "notes", "im", "birthday", "job_title",
+        "custom_fields"),
+    "organizations": ("id", "name", "owner_id", "add_time", "update_time", "is_deleted",
+        "visible_to", "address", "label_ids", "website", "linkedin", "industry",
+        "annual_revenue", "employee_count", "custom_fields"),
+    "deals": ("id", "title", "owner_id", "person_id", "org_id", "pipeline_id", "stage_id",
+        "value", "currency", "add_time", "update_time", "stage_change_time", "is_deleted",
+        "is_archived", "status", "probability", "lost_reason", "visible_to", "close_time",
+        "won_time", "lost_time", "expected_close_date", "label_ids", "origin", "origin_id",
+        "channel", "channel_id", "source_lead_id", "arr", "mrr", "acv", "custom_fields"),
+    "activities": ("id", "subject", "type", "owner_id", "creator_user_id", "is_deleted",
+        "add_time", "update_time", "deal_id", "lead_id", "person_id", "org_id", "project_id",
+        "due_date", "due_time", "duration", "busy", "done", "marked_as_done_time", "location",
+        "participants", "attendees", "conference_meeting_client", "conference_meeting_url",
+        "conference_meeting_id", "public_description", "priority", "note"),
+    "products": ("id", "name", "code", "unit", "tax", "is_deleted", "is_linkable",
+        "visible_to", "owner_id", "add_time", "update_time", "description", "category",
+        "custom_fields", "billing_frequency", "billing_frequency_cycles", "prices"),
+    "pipelines": ("id", "name", "order_nr", "is_deleted", "is_deal_probability_enabled",
+        "add_time", "update_time"),
+    "stages": ("id", "order_nr", "name", "is_deleted", "deal_probability", "pipeline_id",
+        "is_deal_rot_enabled", "days_to_rotten", "add_time", "update_time"),
+}  # fmt: skip
+
 
 @dataclass
 class Ctx:
@@ -505,7 +533,9 @@ def render(
     ``custom_codes`` (the account's custom field keys of this entity, from
     :func:`custom_codes_for`) saves re-reading the field definitions per record of a page.
     """
-    out = {k: v for k, v in doc.items() if not k.startswith("_")}
+    order = _ORDER.get(entity, ())
+    out = {k: doc[k] for k in order if k in doc}
+    out.update((k, v) for k, v in doc.items() if k not in out and not k.startswith("_"))
     out.pop("marketing_status", None)
     if entity == "persons" and not account.contact_sync:
         for key in CONTACT_SYNC_KEYS:
