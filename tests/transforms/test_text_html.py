@@ -8,7 +8,7 @@ from types import MappingProxyType
 
 import pytest
 
-from pdmigrate.transforms import Ok, Problem, TransformContext
+from pdmigrate.transforms import Ok, Problem, TransformContext, parse_transform
 
 
 def test_text_keeps_exactly(run) -> None:
@@ -161,3 +161,13 @@ def test_html_sanitize_plain_text(run) -> None:
     assert run("html_sanitize", "Fee < $100 & paid\nThanks") == Ok(
         "Fee &lt; $100 &amp; paid<br>Thanks"
     )
+
+
+def test_lookup_follows_the_context_table() -> None:
+    """One parsed lookup used with two contexts reads each context's own table."""
+    lookup = parse_transform("lookup(status)")
+    first = TransformContext(tables=MappingProxyType({"status": {"Paid": "won"}}))
+    second = TransformContext(tables=MappingProxyType({"status": {"Paid": "lost"}}))
+    assert lookup("paid", first) == Ok("won")
+    assert lookup("paid", second) == Ok("lost")
+    assert lookup("PAID", first) == Ok("won")

@@ -31,7 +31,9 @@ from pdmigrate.transforms.core import (
     TransformDef,
     TransformSpecError,
     Value,
+    make_context,
     registry,
+    to_json,
 )
 from pdmigrate.transforms.dates import DateOrderEvidence, detect_date_order, localise
 from pdmigrate.transforms.spec import parse_chain, parse_transform
@@ -58,10 +60,12 @@ __all__ = [
     "detect_date_order",
     "html",
     "localise",
+    "make_context",
     "numbers",
     "parse_chain",
     "parse_name",
     "parse_transform",
     "registry",
     "text",
+    "to_json",
 ]

@@ -17,6 +17,9 @@ from decimal import Decimal
 from enum import Enum
 from types import MappingProxyType
 from typing import Literal, TypeAlias
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
 
 from pdmigrate.errors import ConfigError
 
@@ -111,6 +114,91 @@ class TransformContext:
     decimal_separator: Literal[".", ","] = "."
     reference_year: int = field(default_factory=_this_year)
     tables: Mapping[str, Mapping[str, Value]] = field(default_factory=lambda: MappingProxyType({}))
+
+
+_COUNTRY_CURRENCY = {"AU": "AUD", "US": "USD", "NZ": "NZD", "CA": "CAD", "GB": "GBP", "BR": "BRL"}
+_COUNTRY_CURRENCY |= dict.fromkeys(("DE", "FR", "ES", "IT", "NL", "BE", "AT", "PT", "IE"), "EUR")
+_COMMA_DECIMAL_COUNTRIES = frozenset({"DE", "FR", "ES", "IT", "NL", "BE", "AT", "PT", "BR"})
+
+
+def make_context(
+    *,
+    country: str,
+    timezone: str,
+    currency: str | None = None,
+    date_order: str | None = None,
+    own_email_domain: str | None = None,
+    decimal_separator: str | None = None,
+    tables: Mapping[str, Mapping[str, Value]] | None = None,
+    reference_year: int | None = None,
+) -> TransformContext:
+    """A checked context from workspace settings; a bad setting is a ConfigError naming it.
+
+    The currency and decimal separator default from the country (AU -> AUD and ``.``);
+    ``date_order`` takes ``dmy``/``mdy``/``ymd`` or ``dayfirst``/``monthfirst``.
+    """
+    code = country.strip().upper()
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        raise ConfigError(f"country '{country}' is not an ISO 3166 region code (AU, US...)")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"timezone '{timezone}' is not an IANA time zone", hint="e.g. Australia/Sydney"
+        ) from None
+    money = (currency or _COUNTRY_CURRENCY.get(code, "")).strip().upper()
+    if not (len(money) == 3 and money.isalpha()):
+        raise ConfigError(f"currency '{currency or ''}' is not a 3-letter ISO 4217 code")
+    orders: dict[str, DateOrder] = {
+        "dmy": "dmy",
+        "dayfirst": "dmy",
+        "mdy": "mdy",
+        "monthfirst": "mdy",
+        "ymd": "ymd",
+    }
+    order: DateOrder | None = None
+    if date_order:
+        if date_order.lower() not in orders:
+            raise ConfigError(f"date_order '{date_order}' is not one of dmy, mdy, ymd")
+        order = orders[date_order.lower()]
+    sep = decimal_separator or ("," if code in _COMMA_DECIMAL_COUNTRIES else ".")
+    if sep not in (".", ","):
+        raise ConfigError(f"decimal separator '{sep}' is neither '.' nor ','")
+    domain = own_email_domain.strip().lower().lstrip("@") if own_email_domain else None
+    return TransformContext(
+        country=code,
+        timezone=timezone,
+        currency=money,
+        date_order=order,
+        own_email_domain=domain or None,
+        decimal_separator="," if sep == "," else ".",
+        reference_year=reference_year if reference_year is not None else _this_year(),
+        tables=MappingProxyType(dict(tables or {})),
+    )
+
+
+def to_json(value: Value) -> object:
+    """A transform result in JSON terms: ISO dates, ``Z`` datetimes, numbers, API shapes.
+
+    Dates are ``YYYY-MM-DD``, UTC datetimes ``YYYY-MM-DDTHH:MM:SSZ``, times
+    ``HH:MM:SS``, Decimals numbers, Money and Phone their Pipedrive shapes, lists lists.
+    """
+    if isinstance(value, tuple):
+        return [to_json(v) for v in value]
+    if isinstance(value, Money | Phone):
+        return value.to_api()
+    if isinstance(value, Decimal):
+        return decimal_to_number(value) if value.is_finite() else None
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+            return value.isoformat(timespec="seconds") + "Z"
+        return value.isoformat(timespec="seconds")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dt.time):
+        return value.replace(tzinfo=None).isoformat(timespec="seconds")
+    return value
 
 
 #: A bound transform body: parameters are already parsed and checked.

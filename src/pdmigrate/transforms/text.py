@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from decimal import Decimal
 
 from pdmigrate.transforms.core import (
@@ -268,11 +269,21 @@ def _lookup(args: Args, spec: str) -> Body:
             )
         return Problem("lookup.unmapped", f"value not in table '{table_name}'")
 
+    # The normalised table, rebuilt only when the context hands over a different map.
+    cache: list[tuple[object, dict[str, Value]]] = []
+
+    def normalised(source: Mapping[str, Value]) -> dict[str, Value]:
+        if cache and cache[0][0] is source:
+            return cache[0][1]
+        table = {normalise_key(k): v for k, v in source.items()}
+        cache[:] = [(source, table)]
+        return table
+
     def body(value: Value, ctx: TransformContext) -> Result:
         source = ctx.tables.get(table_name)
         if source is None:
             return Problem("lookup.no_table", f"no value map named '{table_name}'")
-        table = {normalise_key(k): v for k, v in source.items()}
+        table = normalised(source)
         if not isinstance(value, tuple):
             return one(value, table)
         out: list[Value] = []
