@@ -161,6 +161,14 @@ def _walk_v2_entities(call: Walk) -> dict[str, int]:
         "pipelines": {"name": "Treatments"},
         "stages": {"deal_probability": 60},
     }
+    if call.sandbox.config.contact_sync:
+        patches["persons"] |= {
+            "birthday": "1990-04-01",
+            "job_title": "Hygienist",
+            "notes": "Prefers mornings",
+            "postal_address": {"value": "1 Harbour St, Darwin NT 0800", "postal_code": "0800"},
+            "im": [{"value": "ada.im", "primary": True, "label": "work"}],
+        }
     for entity, body in patches.items():
         call("PATCH", f"/api/v2/{entity}/{created[entity]}", json=body)
     return ids
@@ -312,10 +320,10 @@ def _walk_v1(call: Walk, ids: dict[str, int]) -> None:
     call("DELETE", f"/v1/organizationRelationships/{rel['id']}")
 
 
-@pytest.fixture
-def walk(make_sandbox: Callable[..., Sandbox]) -> Iterator[Walk]:
+@pytest.fixture(params=[False, True], ids=["contact-sync-off", "contact-sync-on"])
+def walk(make_sandbox: Callable[..., Sandbox], request: pytest.FixtureRequest) -> Iterator[Walk]:
     """A walker over a fresh sandbox without rate limits (the walk is ~150 quick calls)."""
-    sandbox = make_sandbox(rate_limits=False)
+    sandbox = make_sandbox(rate_limits=False, contact_sync=request.param)
     with sandbox_client(sandbox) as client:
         yield Walk(client, sandbox)
 
