@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from pdmigrate.audit_checks import HTML_MARKUP, VARCHAR_LIMIT, Checks, norm, plan_checks
 from pdmigrate.audit_model import (
     ADVICE,
     AuditOptions,
@@ -32,53 +31,10 @@ from pdmigrate.audit_model import (
     cluster,
 )
 from pdmigrate.audit_store import KeyStore
-from pdmigrate.profiles import Profile, SourceObject
+from pdmigrate.profiles import Profile
 from pdmigrate.records import Finding, Row
 from pdmigrate.sources import SourceFile, discover, read_rows
-from pdmigrate.transforms import Chain, Ok, Problem, TransformContext, parse_chain
-
-#: Pipedrive's varchar limit: longer values are cut.
-VARCHAR_LIMIT = 255
-
-_TYPE_CHAINS = {
-    "date": "date",
-    "datetime": "datetime",
-    "time": "time",
-    "email": "email",
-    "phone": "phone",
-    "int": "int",
-    "decimal": "decimal",
-    "money": "money",
-    "bool": "bool",
-}
-_HTML = re.compile(
-    r"<(?:p|br|div|span|b|i|u|strong|em|ul|ol|li|table|tr|td|font|a|h[1-6])\b[^>]*>"
-    r"|&(?:[a-z]{2,8}|#\d{2,5});",
-    re.IGNORECASE,
-)
-_VARCHAR_NATIVE = frozenset({"name", "title", "first_name", "last_name", "subject", "code"})
-
-
-@dataclass
-class _Checks:
-    """What to check on each row of one object, worked out once."""
-
-    obj: SourceObject
-    key: list[str]
-    required: list[str]
-    typed: list[tuple[str, Chain, str]]
-    text: list[str]
-    truncate: set[str]
-    enums: dict[str, set[str]]
-    refs: list[tuple[str, str, list[str], bool, bool]]
-    person: tuple[str | None, str | None, list[str]] | None
-    attachment: str | None
-    email_column: str | None
-    group: tuple[list[str], bool] | None
-
-
-def _norm(value: str) -> str:
-    return " ".join(value.split()).casefold()
+from pdmigrate.transforms import Chain, Ok, Problem, TransformContext
 
 
 class Auditor:
@@ -102,7 +58,7 @@ class Auditor:
         self.codes: Counter[str] = Counter()
         self._kept: Counter[tuple[str, str, str | None]] = Counter()
         self._over: dict[tuple[str, str, str | None], Finding] = {}
-        self._checks: dict[str, _Checks] = {}
+        self._checks: dict[str, Checks] = {}
         self._cache: dict[tuple[str, str], tuple[str | None, tuple[Problem, ...]]] = {}
         self._row_errors: dict[tuple[str, int], Finding] = {}
         self._unknown: dict[tuple[str, str], Counter[str]] = {}
@@ -175,7 +131,7 @@ class Auditor:
             return
         checks = self._checks.get(object_name)
         if checks is None:
-            checks = self._checks[object_name] = self._plan(object_name)
+            checks = self._checks[object_name] = plan_checks(self.profile, object_name)
         self._check_row(checks, object_name, item)
 
     def _quarantine(
@@ -195,102 +151,7 @@ class Auditor:
 
     # -- planning ------------------------------------------------------------------
 
-    def _plan(self, name: str) -> _Checks:
-        obj = self.profile.object(name)
-        landings = self.profile.landings_for(name)
-        typed: list[tuple[str, Chain, str]] = []
-        text: list[str] = []
-        enums: dict[str, set[str]] = {}
-        for col in obj.columns:
-            spec = _TYPE_CHAINS.get(col.type)
-            if spec is not None:
-                typed.append((col.name, parse_chain(spec), col.type))
-            elif col.type in {"text", "html"}:
-                text.append(col.name)
-            if col.type == "enum" and col.values:
-                enums[col.name] = {_norm(v) for v in col.values}
-        truncate: set[str] = set()
-        for landing in landings:
-            for column, target in landing.fields.items():
-                if target.type == "varchar" or (
-                    not target.custom and target.field in _VARCHAR_NATIVE
-                ):
-                    truncate.add(column)
-        refs = []
-        for rel in obj.relationships:
-            referenced = self.profile.object(rel.references)
-            ref_cols = rel.ref_columns or referenced.key
-            refs.append(
-                (
-                    rel.references,
-                    rel.name,
-                    list(rel.columns),
-                    rel.optional,
-                    rel.split == "before_dot" and len(ref_cols) == 1,
-                )
-            )
-        person_landings = [
-            landing
-            for landing in landings
-            if landing.targets[0] == "person" and landing.cardinality in {"one_to_one", "grouped"}
-        ]
-        person_landing = bool(person_landings)
-        group = next(
-            (
-                (list(landing.group_by), landing.split_key == "before_dot")
-                for landing in person_landings
-                if landing.cardinality == "grouped" and landing.group_by
-            ),
-            None,
-        )
-        email_col = next((c.name for c in obj.columns if c.type == "email"), None)
-        person = None
-        if person_landing and email_col is not None:
-            dob = next(
-                (
-                    c.name
-                    for c in obj.columns
-                    if c.type == "date"
-                    and any(w in _norm(c.name) for w in ("birth", "dob", "birthdate"))
-                ),
-                None,
-            )
-            names = [c.name for c in obj.columns if _norm(c.name) in {"first name", "last name"}]
-            if not names:
-                names = [
-                    c.name
-                    for c in obj.columns
-                    if _norm(c.name) in {"name", "patient name", "client name", "full name"}
-                ][:1]
-            person = (email_col, dob, names)
-        attachment = None
-        if any(
-            "file" in landing.targets and landing.cardinality != "fields_only"
-            for landing in landings
-        ):
-            by_norm = {_norm(c.name): c.name for c in obj.columns}
-            for wanted in ("relative path", "file path", "path", "file name", "filename"):
-                if wanted in by_norm:
-                    attachment = by_norm[wanted]
-                    break
-        return _Checks(
-            obj=obj,
-            key=list(obj.key),
-            required=[c.name for c in obj.columns if c.required and c.name not in obj.key],
-            typed=typed,
-            text=text,
-            truncate=truncate,
-            enums=enums,
-            refs=refs,
-            person=person,
-            attachment=attachment,
-            email_column=email_col,
-            group=group,
-        )
-
-    # -- the row checks --------------------------------------------------------------
-
-    def _check_row(self, c: _Checks, obj: str, row: Row) -> None:
+    def _check_row(self, c: Checks, obj: str, row: Row) -> None:
         self.objects[obj].rows += 1
         values = row.values
         key = "\x1f".join(values.get(k, "").strip() for k in c.key)
@@ -307,6 +168,10 @@ class Auditor:
             blocking = finding
         elif c.key:
             self.store.add_key(obj, key, row.file, row.line)
+        for namespace, columns in c.provides:
+            lookup = norm("\x1f".join(values.get(col, "") for col in columns))
+            if lookup:
+                self.store.add_key(namespace, lookup, row.file, row.line)
         for column in c.required:
             if not values.get(column, "").strip():
                 self._row_finding(
@@ -327,7 +192,7 @@ class Auditor:
             if value and ("<" in value or "&" in value or "{\\rtf" in value):
                 if value.lstrip().startswith("{\\rtf"):
                     self._row_finding(row, obj, "html.rtf", column, f"{column}: RTF markup")
-                elif _HTML.search(value):
+                elif HTML_MARKUP.search(value):
                     self._row_finding(row, obj, "html_content", column, f"{column}: HTML markup")
         for column in c.truncate:
             value = values.get(column, "")
@@ -341,7 +206,7 @@ class Auditor:
                 )
         for column, allowed in c.enums.items():
             value = values.get(column, "")
-            if value.strip() and _norm(value) not in allowed:
+            if value.strip() and norm(value) not in allowed:
                 seen = self._unknown.setdefault((obj, column), Counter())
                 if len(seen) < 20 or value.strip() in seen:
                     seen[value.strip()[:40]] += 1
@@ -354,6 +219,8 @@ class Auditor:
             ref = "\x1f".join(parts)
             if before_dot:
                 ref = ref.split(".", 1)[0]
+            if "#" in target:
+                ref = norm(ref)
             self.store.add_ref(
                 obj,
                 rel,
@@ -370,7 +237,7 @@ class Auditor:
             email = parsed.get(email_col, "") if email_col else ""
             if email and not self._placeholder(email):
                 dob = parsed.get(dob_col, "") if dob_col else ""
-                name = _norm(" ".join(values.get(n, "") for n in name_cols))
+                name = norm(" ".join(values.get(n, "") for n in name_cols))
                 grp = key or f"{row.file}:{row.line}"
                 if c.group is not None:
                     grp = "\x1f".join(values.get(col, "").strip() for col in c.group[0])
@@ -494,6 +361,8 @@ class Auditor:
 
     def _duplicate_keys(self) -> None:
         for obj, _key, count, file, line in self.store.duplicate_keys():
+            if "#" in obj:
+                continue
             if self._keys_repeat_by_design(obj):
                 continue
             severity, fix = advice("duplicate_key")
@@ -512,7 +381,8 @@ class Auditor:
 
     def _orphans(self, read: set[str]) -> None:
         skipped: set[tuple[str, str]] = set()
-        for obj, rel, target, optional, file, line, key, values in self.store.orphans():
+        for obj, rel, namespace, optional, file, line, key, values in self.store.orphans():
+            target = namespace.split("#", 1)[0]
             if target not in read:
                 skipped.add((obj, target))
                 continue
@@ -609,10 +479,10 @@ class Auditor:
         expected = self.options.expected
         if not expected:
             return
-        names = {_norm(o.name): o.name for o in self.profile.objects}
-        names.update({_norm(o.label): o.name for o in self.profile.objects})
+        names = {norm(o.name): o.name for o in self.profile.objects}
+        names.update({norm(o.label): o.name for o in self.profile.objects})
         for given, count in expected.items():
-            obj = names.get(_norm(given))
+            obj = names.get(norm(given))
             if obj is None:
                 self.emit(
                     Finding(

@@ -315,3 +315,26 @@ def test_cli_audit_json_reports_and_run(
         "extra/CMCALENDAR.csv",
     ]
     assert summary["run_id"] == 2
+
+
+def test_links_by_other_columns_than_the_key(tmp_path: Path) -> None:
+    """A link to practitioners by "Last, First" name resolves on Name, ignoring case and spaces."""
+    exports = tmp_path / "cp"
+    _write(
+        exports / "practitioners.csv",
+        'ID,Name,Role\nP01,"Hardin, Larry",Dentist\nP02,"Chambers, Emily",Hygienist\n',
+    )
+    _write(
+        exports / "appointments.csv",
+        "Appointment ID,Patient ID,Practitioner,Date\n"
+        'A1,10,"hardin,  Larry",09/08/2022\n'
+        "A2,10,Dr A. Reed,09/08/2022\n",
+    )
+    profile = load_profile("corepractice")
+    result = audit_exports(profile, exports, AuditOptions(country="AU", date_order="DMY"))
+    orphans = [
+        (f.file, f.line, f.column, f.severity)
+        for f in result.findings
+        if f.code == "orphan_reference"
+    ]
+    assert orphans == [("appointments.csv", 3, "Practitioner", "warning")]

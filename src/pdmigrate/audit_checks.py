@@ -1,0 +1,168 @@
+"""What the audit checks on each row of a source object, worked out once from the profile.
+
+Column types choose the transform that validates a value (the same transforms the
+mapping applies); landings say which columns land in 255-character fields, which
+objects become people (for duplicate detection) and which carry attachments;
+relationships say which links to look up.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pdmigrate.profiles import Profile, SourceObject
+from pdmigrate.transforms import Chain, parse_chain
+
+#: Pipedrive's varchar limit: longer values are cut.
+VARCHAR_LIMIT = 255
+
+_TYPE_CHAINS = {
+    "date": "date",
+    "datetime": "datetime",
+    "time": "time",
+    "email": "email",
+    "phone": "phone",
+    "int": "int",
+    "decimal": "decimal",
+    "money": "money",
+    "bool": "bool",
+}
+HTML_MARKUP = re.compile(
+    r"<(?:p|br|div|span|b|i|u|strong|em|ul|ol|li|table|tr|td|font|a|h[1-6])\b[^>]*>"
+    r"|&(?:[a-z]{2,8}|#\d{2,5});",
+    re.IGNORECASE,
+)
+_VARCHAR_NATIVE = frozenset({"name", "title", "first_name", "last_name", "subject", "code"})
+
+
+@dataclass
+class Checks:
+    """What to check on each row of one object, worked out once."""
+
+    obj: SourceObject
+    key: list[str]
+    required: list[str]
+    typed: list[tuple[str, Chain, str]]
+    text: list[str]
+    truncate: set[str]
+    enums: dict[str, set[str]]
+    refs: list[tuple[str, str, list[str], bool, bool]]
+    provides: list[tuple[str, list[str]]]
+    person: tuple[str | None, str | None, list[str]] | None
+    attachment: str | None
+    email_column: str | None
+    group: tuple[list[str], bool] | None
+
+
+def norm(value: str) -> str:
+    return " ".join(value.split()).casefold()
+
+
+def namespace(target: str, ref_columns: list[str], key: list[str]) -> str:
+    """Where a link's values are looked up: the target's keys, or other columns of it."""
+    if list(ref_columns) == list(key):
+        return target
+    return f"{target}#{'|'.join(ref_columns)}"
+
+
+def plan_checks(profile: Profile, name: str) -> Checks:
+    """Work out once what to check on each row of source object ``name``."""
+    obj = profile.object(name)
+    landings = profile.landings_for(name)
+    typed: list[tuple[str, Chain, str]] = []
+    text: list[str] = []
+    enums: dict[str, set[str]] = {}
+    for col in obj.columns:
+        spec = _TYPE_CHAINS.get(col.type)
+        if spec is not None:
+            typed.append((col.name, parse_chain(spec), col.type))
+        elif col.type in {"text", "html"}:
+            text.append(col.name)
+        if col.type == "enum" and col.values:
+            enums[col.name] = {norm(v) for v in col.values}
+    truncate: set[str] = set()
+    for landing in landings:
+        for column, target in landing.fields.items():
+            if target.type == "varchar" or (not target.custom and target.field in _VARCHAR_NATIVE):
+                truncate.add(column)
+    refs = []
+    for rel in obj.relationships:
+        referenced = profile.object(rel.references)
+        ref_cols = rel.ref_columns or referenced.key
+        refs.append(
+            (
+                namespace(rel.references, ref_cols, referenced.key),
+                rel.name,
+                list(rel.columns),
+                rel.optional,
+                rel.split == "before_dot" and len(ref_cols) == 1,
+            )
+        )
+    provides: dict[str, list[str]] = {}
+    for other in profile.objects:
+        for rel in other.relationships:
+            ref_cols = rel.ref_columns or obj.key
+            if rel.references == name and list(ref_cols) != list(obj.key):
+                provides[namespace(name, ref_cols, obj.key)] = list(ref_cols)
+    person_landings = [
+        landing
+        for landing in landings
+        if landing.targets[0] == "person" and landing.cardinality in {"one_to_one", "grouped"}
+    ]
+    person_landing = bool(person_landings)
+    group = next(
+        (
+            (list(landing.group_by), landing.split_key == "before_dot")
+            for landing in person_landings
+            if landing.cardinality == "grouped" and landing.group_by
+        ),
+        None,
+    )
+    email_col = next((c.name for c in obj.columns if c.type == "email"), None)
+    person = None
+    if person_landing and email_col is not None:
+        dob = next(
+            (
+                c.name
+                for c in obj.columns
+                if c.type == "date"
+                and any(w in norm(c.name) for w in ("birth", "dob", "birthdate"))
+            ),
+            None,
+        )
+        names = [c.name for c in obj.columns if norm(c.name) in {"first name", "last name"}]
+        if not names:
+            names = [
+                c.name
+                for c in obj.columns
+                if norm(c.name) in {"name", "patient name", "client name", "full name"}
+            ][:1]
+        person = (email_col, dob, names)
+    attachment = None
+    if any(
+        "file" in landing.targets and landing.cardinality != "fields_only" for landing in landings
+    ):
+        by_norm = {norm(c.name): c.name for c in obj.columns}
+        for wanted in ("relative path", "file path", "path", "file name", "filename"):
+            if wanted in by_norm:
+                attachment = by_norm[wanted]
+                break
+    return Checks(
+        obj=obj,
+        key=list(obj.key),
+        required=[c.name for c in obj.columns if c.required and c.name not in obj.key],
+        typed=typed,
+        text=text,
+        truncate=truncate,
+        enums=enums,
+        refs=refs,
+        provides=sorted(provides.items()),
+        person=person,
+        attachment=attachment,
+        email_column=email_col,
+        group=group,
+    )
+
+
+# -- the row checks --------------------------------------------------------------
