@@ -114,6 +114,11 @@ class Slot:
     done: bool = False
 
 
+def _round_to_minute(when: datetime) -> datetime:
+    base = when.replace(second=0, microsecond=0)
+    return base + timedelta(minutes=1) if when - base >= timedelta(seconds=30) else base
+
+
 class BurstLimiter:
     """Admits requests so that at most ``limit`` are sent in any rolling window.
 
@@ -356,7 +361,9 @@ class DailyLedger:
         now = self._clock.now()
         reset_s = _int_header(headers, "x-daily-ratelimit-reset")
         if reset_s is not None:
-            resets_at = now + timedelta(seconds=max(reset_s, 0))
+            # The header is whole seconds; the reset is a midnight in the server's time
+            # zone, and every zone's midnight falls on a whole minute.
+            resets_at = _round_to_minute(now + timedelta(seconds=max(reset_s, 0)))
             # A new day on the server: forget yesterday's minimum.
             if self.tokens.resets_at is not None and resets_at > self.tokens.resets_at + timedelta(
                 hours=1
