@@ -292,6 +292,9 @@ def test_undocumented_statuses_and_routes_are_problems(validator: SpecValidator)
     assert validator.validate_response("POST", "/api/v2/persons", 400, error) == []
     assert validator.validate_response("GET", "/api/v2/nowhere", 404, error) == []
     assert validator.validate_response("GET", "/api/v2/persons", 403, "<html>cf</html>") == []
+    assert validator.validate_response("GET", "/api/v2/persons", 200, None) == [
+        "GET /api/v2/persons -> 200: body is not JSON but the spec documents application/json"
+    ]
     assert validator.validate_response("GET", "/api/v2/persons", 400, {"success": True}) == [
         "GET /api/v2/persons -> 400: error: Parameter 'error' is required",
         "GET /api/v2/persons -> 400: success: The value you selected is not a valid choice. "
