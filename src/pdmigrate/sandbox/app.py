@@ -13,14 +13,13 @@ Every request goes through one pipeline, in the contract's order:
    in process (``inprocess.py``) the client gets ``httpx.ReadTimeout``; over HTTP it is held back
    ``lost_delay_s`` so the client's own timeout fires. The write is committed either way.
 
-Routes: v2 routes from this package, then ``routes_v1.ROUTES`` (``ApiRoute`` values) when
-that module exists.
+Routes: search and field routes, the v2 CRUD routes, then ``routes_v1.ROUTES`` (v1 and the
+v2 deal products), all :class:`~pdmigrate.sandbox.envelope.ApiRoute` values.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
 from typing import Any
 
@@ -29,6 +28,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from pdmigrate.pipedrive import endpoints
+from pdmigrate.pipedrive.endpoints import Endpoint
+from pdmigrate.sandbox import routes_v1, routes_v2, routes_v2_fields, search, seed
 from pdmigrate.sandbox.config import SandboxConfig
 from pdmigrate.sandbox.envelope import (
     ApiError,
@@ -38,6 +40,9 @@ from pdmigrate.sandbox.envelope import (
     unauthorized,
     unknown_route,
 )
+from pdmigrate.sandbox.faults import FaultAction, FaultInjector
+from pdmigrate.sandbox.limits import RateLimits
+from pdmigrate.sandbox.spec import SpecValidator
 from pdmigrate.sandbox.store import Account, Store
 
 _FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
@@ -50,22 +55,9 @@ _DEFAULT_PIPELINE = ("Pipeline", [("Qualified", 10), ("Contact Made", 20),
                      ("Negotiations Started", 80)])  # fmt: skip
 
 
-def _optional(module: str) -> Any:
-    """Another owner's module, or None while it is not there yet."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        return None
-
-
 def _all_routes() -> list[ApiRoute]:
-    from pdmigrate.sandbox import routes_v2, routes_v2_fields, search
-
-    routes = [*search.ROUTES, *routes_v2_fields.ROUTES, *routes_v2.ROUTES]
-    v1 = _optional("pdmigrate.sandbox.routes_v1")
-    if v1 is not None:
-        routes += list(v1.ROUTES)
-    return routes
+    # Literal v2 paths (search, fields) before /{id:int} ones; v1 (and v2 deal products) last.
+    return [*search.ROUTES, *routes_v2_fields.ROUTES, *routes_v2.ROUTES, *routes_v1.ROUTES]
 
 
 class Sandbox:
@@ -77,28 +69,20 @@ class Sandbox:
         self.store = Store(self.config.db_path, self.clock)
         self.spec_problems: list[str] = []
         self.routes = _all_routes()
-        limits_mod = _optional("pdmigrate.sandbox.limits")
-        self.limits: Any = None
-        if limits_mod is not None:
-            self.limits = limits_mod.RateLimits(
-                self.config.plan,
-                self.config.seats,
-                self.clock,
-                fair_use=self.config.fair_use,
-                enabled=self.config.rate_limits,
-            )
-        self.faults: Any = None
-        faults_mod = _optional("pdmigrate.sandbox.faults")
-        if faults_mod is not None and self.config.faults is not None:
+        self.limits = RateLimits(
+            self.config.plan,
+            self.config.seats,
+            self.clock,
+            fair_use=self.config.fair_use,
+            enabled=self.config.rate_limits,
+        )
+        self.faults: FaultInjector | None = None
+        if self.config.faults is not None:
             spec = self.config.faults
-            if self.config.latency_ms and hasattr(spec, "with_base_latency"):
+            if self.config.latency_ms:
                 spec = spec.with_base_latency(self.config.latency_ms)
-            self.faults = faults_mod.FaultInjector(spec, self.clock)
-        self.spec: Any = None
-        spec_mod = _optional("pdmigrate.sandbox.spec")
-        if spec_mod is not None and self.config.validate:
-            self.spec = spec_mod.SpecValidator()
-        self._endpoints = _optional("pdmigrate.pipedrive.endpoints")
+            self.faults = FaultInjector(spec, self.clock)
+        self.spec: SpecValidator | None = SpecValidator() if self.config.validate else None
         if self.config.tokens:
             for token, cid in self.config.tokens.items():
                 self.store.bind_token(token, cid)
@@ -133,8 +117,6 @@ class Sandbox:
                 company_id=company_id,
             )
             cid = account.company_id
-            from pdmigrate.sandbox import seed
-
             seed.seed_account(self.store, cid, self.config.users)
             name, stages = _DEFAULT_PIPELINE
             pipeline = self.store.insert(
@@ -171,11 +153,9 @@ class Sandbox:
                 return route, params
         return None
 
-    def endpoint(self, method: str, path: str) -> Any:
+    def endpoint(self, method: str, path: str) -> Endpoint | None:
         """The endpoint-table entry (cost, search/write flags), or None."""
-        if self._endpoints is None:
-            return None
-        return self._endpoints.match(method, path)
+        return endpoints.match(method, path)
 
 
 def _with_headers(response: Response, headers: dict[str, str]) -> Response:
@@ -203,34 +183,32 @@ async def _pipeline(request: Request) -> Response:
     # 2. endpoint and route
     found = sandbox.find_route(method, path)
     endpoint = sandbox.endpoint(method, path)
-    if found is None or (endpoint is None and sandbox._endpoints is not None):
+    if found is None or endpoint is None:
         return unknown_route().response()
     route, params = found
     # Writes as the limiter and the fault injector count them: POST/PUT/PATCH.
-    is_write = endpoint.is_write if endpoint is not None else method in ("POST", "PUT", "PATCH")
+    is_write = endpoint.is_write
     # 3. limits
-    headers: dict[str, str] = {}
-    if sandbox.limits is not None:
-        decision = sandbox.limits.admit(
-            token=token,
-            company_id=account.company_id,
-            cost=endpoint.cost if endpoint is not None else 1,
-            is_search=bool(endpoint is not None and endpoint.is_search),
-            is_write=bool(is_write),
-        )
-        headers = dict(decision.headers)
-        if not decision.allowed:
-            if decision.html is not None:
-                refused: Response = HTMLResponse(decision.html, status_code=decision.status or 403)
-            else:
-                refused = JSONResponse(decision.body, status_code=decision.status or 429)
-            return _with_headers(refused, headers)
+    decision = sandbox.limits.admit(
+        token=token,
+        company_id=account.company_id,
+        cost=endpoint.cost,
+        is_search=endpoint.is_search,
+        is_write=is_write,
+    )
+    headers: dict[str, str] = dict(decision.headers)
+    if not decision.allowed:
+        if decision.html is not None:
+            refused: Response = HTMLResponse(decision.html, status_code=decision.status or 403)
+        else:
+            refused = JSONResponse(decision.body, status_code=decision.status or 429)
+        return _with_headers(refused, headers)
     # 4. faults and latency
     if sandbox.faults is not None:
         action = sandbox.faults.before_request(method, path, is_write)
         if action is not None:
             return _with_headers(_fault_response(action), headers)
-        delay = float(sandbox.faults.latency_s())
+        delay = sandbox.faults.latency_s()
     else:
         delay = sandbox.config.latency_ms / 1000.0
     if delay > 0:
@@ -284,20 +262,12 @@ async def _pipeline(request: Request) -> Response:
         if isinstance(marker, dict):
             marker["lost"] = True
         else:
-            await asyncio.sleep(float(getattr(sandbox.faults, "lost_delay_s", 30.0)))
+            await asyncio.sleep(sandbox.faults.lost_delay_s)
     return response
 
 
-def _fault_response(action: Any) -> Response:
-    status = int(getattr(action, "status", 500))
-    body = getattr(action, "body", None)
-    if body is None:
-        body = ApiError(status, "Internal server error").body()
-    if isinstance(body, str):
-        response: Response = Response(body, status_code=status, media_type="text/html")
-    else:
-        response = JSONResponse(body, status_code=status)
-    return _with_headers(response, dict(getattr(action, "headers", None) or {}))
+def _fault_response(action: FaultAction) -> Response:
+    return _with_headers(JSONResponse(action.body, status_code=action.status), action.headers)
 
 
 def create_app(config: SandboxConfig | None = None) -> Starlette:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pdmigrate.sandbox.clock import Clock, SystemClock
+from pdmigrate.sandbox.faults import FaultSpec
 
 PLANS: tuple[str, ...] = ("lite", "growth", "premium", "ultimate")
 
@@ -30,8 +31,7 @@ class SandboxConfig:
     fair_use: bool = True
     rate_limits: bool = True
     latency_ms: int = 0
-    # A pdmigrate.sandbox.faults.FaultSpec (typed loosely so config has no import cycle).
-    faults: Any = None
+    faults: FaultSpec | None = None
     clock: Clock = field(default_factory=SystemClock)
     validate: bool = True
     max_file_bytes: int = 50 * 1024 * 1024

@@ -22,6 +22,7 @@ from typing import Any
 
 from pdmigrate.sandbox import fields
 from pdmigrate.sandbox.envelope import ApiError, bad_request, not_allowed, validation_error
+from pdmigrate.sandbox.plans import get_plan
 from pdmigrate.sandbox.store import Account, Store, parse_time, rfc3339
 
 CONTACT_SYNC_KEYS = ("postal_address", "notes", "im", "birthday", "job_title")
@@ -31,10 +32,6 @@ _HHMM = re.compile(r"^\d{2}:\d{2}(:\d{2})?$")
 _LABELS = {"persons": "Person", "organizations": "Organization", "deals": "Deal",
            "activities": "Activity", "products": "Product", "pipelines": "Pipeline",
            "stages": "Stage", "users": "User"}  # fmt: skip
-
-#: Deals per seat by plan [KB-LIM]; used when ``plans.py`` has no table.
-DEAL_CAPS: dict[str, int] = {"lite": 2500, "growth": 5000, "premium": 15000, "ultimate": 20000}
-DEAL_CAP_MAX = 300_000
 
 _ADDRESS = ("value", *fields.ADDRESS_SUBFIELDS)
 
@@ -252,10 +249,6 @@ def default_visible_to(account: Account) -> int:
 
 def deal_cap(account: Account) -> int:
     """Deals plus leads the account may hold: plan's per-seat cap x seats, <= 300,000."""
-    try:
-        from pdmigrate.sandbox.plans import get_plan
-    except ImportError:  # pragma: no cover - limits' module not there yet
-        return min(DEAL_CAPS[account.plan] * account.seats, DEAL_CAP_MAX)
     return get_plan(account.plan).deals_leads_cap(account.seats)
 
 

@@ -17,6 +17,7 @@ import secrets
 from typing import Any
 
 from pdmigrate.sandbox.envelope import ApiError, validation_error
+from pdmigrate.sandbox.plans import get_plan
 from pdmigrate.sandbox.store import Store
 
 #: v2 entity -> the object name used in ``<object>Fields``.
@@ -32,9 +33,6 @@ CUSTOM_FIELD_TYPES: tuple[str, ...] = (
     "varchar", "text", "double", "phone", "date", "daterange", "time", "timerange",
     "set", "enum", "varchar_auto", "address", "monetary", "org", "people", "user",
 )  # fmt: skip
-
-#: Custom fields per company by plan [KB-LIM]; used when ``plans.py`` has no table.
-CUSTOM_FIELD_CAPS: dict[str, int] = {"lite": 30, "growth": 100, "premium": 300, "ultimate": 500}
 
 ADDRESS_SUBFIELDS: tuple[str, ...] = (
     "country", "admin_area_level_1", "admin_area_level_2", "locality", "sublocality",
@@ -157,10 +155,6 @@ def total_custom_fields(store: Store, cid: int) -> int:
 
 def custom_field_cap(plan: str) -> int:
     """The plan's custom-field cap per company (from ``plans.py``)."""
-    try:
-        from pdmigrate.sandbox.plans import get_plan
-    except ImportError:  # pragma: no cover - limits' module not there yet
-        return CUSTOM_FIELD_CAPS[plan]
     return get_plan(plan).custom_field_cap
 
 
