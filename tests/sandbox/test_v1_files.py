@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
+import pytest
 
 from pdmigrate.sandbox.app import Sandbox, app_for
 from pdmigrate.sandbox.dump import compact
@@ -13,6 +14,12 @@ from pdmigrate.sandbox.inprocess import SandboxTransport
 
 ERROR_INFO = "Please check developers.pipedrive.com"
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+@pytest.fixture(autouse=True)
+def _responses_follow_the_spec(sandbox: Sandbox) -> Iterator[None]:
+    yield
+    assert sandbox.spec_problems == []
 
 
 def _person(client: httpx.Client) -> int:

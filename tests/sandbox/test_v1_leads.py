@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -10,6 +11,12 @@ import pytest
 
 from pdmigrate.sandbox.app import Sandbox
 from pdmigrate.sandbox.clock import FakeClock
+
+
+@pytest.fixture(autouse=True)
+def _responses_follow_the_spec(sandbox: Sandbox) -> Iterator[None]:
+    yield
+    assert sandbox.spec_problems == []
 
 
 def _person(client: httpx.Client) -> int:
@@ -64,7 +71,6 @@ def test_create_returns_201_and_the_lead(client: httpx.Client, sandbox: Sandbox)
     }
     assert {k: lead[k] for k in expected} == expected
     assert lead["cc_email"].endswith("@pipedrivemail.com")
-    assert sandbox.spec_problems == []
 
 
 def test_lead_needs_a_person_or_an_organization(client: httpx.Client) -> None:
