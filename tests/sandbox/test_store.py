@@ -147,3 +147,20 @@ def test_concurrent_writers_get_distinct_ids(tmp_path: Path, clock: FakeClock) -
         t.join()
     ids = sorted(d["id"] for d in store.list(cid, "persons"))
     assert ids == list(range(1, 201))
+
+
+def test_restarted_sandbox_applies_its_options_to_stored_accounts(
+    tmp_path: Path, make_sandbox: Callable[..., Sandbox]
+) -> None:
+    """An account stored with Contact Sync off gets it when the sandbox restarts with it on."""
+    db = tmp_path / "opts.db"
+    first = make_sandbox(db_path=db)
+    with sandbox_client(first, token="opts") as c:
+        birthday = {"name": "A", "birthday": "1990-01-02"}
+        assert c.post("/api/v2/persons", json=birthday).status_code == 400
+    first.store.close()
+    second = make_sandbox(db_path=db, contact_sync=True, plan="premium", seats=3)
+    with sandbox_client(second, token="opts") as c:
+        assert c.post("/api/v2/persons", json=birthday).status_code == 200
+    account = second.store.accounts()[0]
+    assert (account.plan, account.seats, account.contact_sync) == ("premium", 3, True)

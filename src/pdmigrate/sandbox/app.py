@@ -90,22 +90,39 @@ class Sandbox:
     # accounts ----------------------------------------------------------------------
 
     def account_for_token(self, token: str) -> Account | None:
-        """The token's account; opens one for an unknown token unless ``tokens`` is set."""
+        """The token's account; opens one for an unknown token unless ``tokens`` is set.
+
+        The server's plan, seats and Contact Sync apply to every account it serves, so
+        an account stored in a db file follows the options the sandbox was started with.
+        """
+        store = self.store
         if self.config.tokens is not None:
             cid = self.config.tokens.get(token)
             if cid is None:
                 return None
-            with self.store.transaction():
-                return self.store.get_account(cid) or self.open_account(cid)
-        with self.store.transaction():
-            cid = self.store.company_for_token(token)
-            if cid is not None:
-                account = self.store.get_account(cid)
-                if account is not None:
-                    return account
-            account = self.open_account(cid)
-            self.store.bind_token(token, account.company_id)
-            return account
+            account = store.get_account(cid)
+            if account is None:
+                with store.transaction():
+                    account = store.get_account(cid) or self.open_account(cid)
+            return self._current(account)
+        found = store.company_for_token(token)
+        account = store.get_account(found) if found is not None else None
+        if account is None:
+            with store.transaction():
+                found = store.company_for_token(token)
+                account = store.get_account(found) if found is not None else None
+                if account is None:
+                    account = self.open_account(found)
+                    store.bind_token(token, account.company_id)
+        return self._current(account)
+
+    def _current(self, account: Account) -> Account:
+        config = self.config
+        wanted = (config.plan, config.seats, config.contact_sync)
+        if (account.plan, account.seats, account.contact_sync) != wanted:
+            account.plan, account.seats, account.contact_sync = wanted
+            self.store.save_account(account)
+        return account
 
     def open_account(self, company_id: int | None = None) -> Account:
         """Create and seed a new account (users, activity types, default pipeline)."""
