@@ -186,3 +186,14 @@ def test_title_only_is_a_finding(run) -> None:
     assert run("split_name", "Dr.") == Problem(
         "name.empty", "no name left after removing titles and suffixes"
     )
+
+
+def test_possible_but_invalid_number_is_kept_with_warning(run, us) -> None:
+    """A number of the right length with an unassigned area code lands, flagged unverified."""
+    warning = Problem("phone.unverified", "a number has a possible length but is not valid")
+    assert run("phone", "(555) 555-5555", us) == Ok(
+        (Phone("+15555555555", "work", True),), (warning,)
+    )
+    assert run("phone", "Cell: 123-456-7890", us) == Ok(
+        (Phone("+11234567890", "mobile", True),), (warning,)
+    )

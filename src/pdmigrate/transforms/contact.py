@@ -69,6 +69,20 @@ def _label_before(text: str) -> str | None:
     return _LABEL_WORDS[found[-1].lower()] if found else None
 
 
+_ONE_NUMBER = re.compile(r"[\d\s+().-]{6,25}")
+
+
+def _single_number(text: str, region: str) -> phonenumbers.PhoneNumber | None:
+    """The fast path: a cell holding just one possible number (no labels, no free text)."""
+    if not _ONE_NUMBER.fullmatch(text):
+        return None
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    return number if phonenumbers.is_possible_number(number) else None
+
+
 def _format(number: phonenumbers.PhoneNumber) -> str:
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     return f"{e164} ext. {number.extension}" if number.extension else e164
@@ -103,11 +117,15 @@ def _phone(args: Args, spec: str) -> Body:
         if where not in phonenumbers.SUPPORTED_REGIONS:
             return Problem("phone.bad_region", "the workspace country is not a phone region")
         found: list[tuple[phonenumbers.PhoneNumber, str | None]] = []
-        last_end = 0
-        matcher = phonenumbers.PhoneNumberMatcher(value, where, phonenumbers.Leniency.POSSIBLE)
-        for match in matcher:
-            found.append((match.number, _label_before(value[last_end : match.start])))
-            last_end = match.end
+        single = _single_number(value, where)
+        if single is not None:
+            found.append((single, None))
+        else:
+            last_end = 0
+            matcher = phonenumbers.PhoneNumberMatcher(value, where, phonenumbers.Leniency.POSSIBLE)
+            for match in matcher:
+                found.append((match.number, _label_before(value[last_end : match.start])))
+                last_end = match.end
         if not found:
             try:
                 number = phonenumbers.parse(value, where)
@@ -119,12 +137,12 @@ def _phone(args: Args, spec: str) -> Body:
         phones: list[Phone] = []
         warnings: list[Problem] = []
         for number, label in found:
-            if not phonenumbers.is_valid_number(number):
+            kind = phonenumbers.number_type(number)  # UNKNOWN when not a valid number
+            if kind == phonenumbers.PhoneNumberType.UNKNOWN:
                 warnings.append(
                     Problem("phone.unverified", "a number has a possible length but is not valid")
                 )
             if label is None:
-                kind = phonenumbers.number_type(number)
                 mobile = kind == phonenumbers.PhoneNumberType.MOBILE
                 label = default_label or ("mobile" if mobile else "work")
             text = _format(number)
