@@ -301,14 +301,15 @@ class PipedriveClient(Resources):
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.max_in_flight)
         while True:
-            self.ledger.reserve(ep.cost, is_write=ep.is_write, endpoint=where)
             failure: str | None = None
             response: httpx.Response | None = None
             slots: list[Slot] = []
-            try:
-                # Take the in-flight slot first, so the window slot is stamped when
-                # the request really leaves, not while it queues for a connection.
-                async with self._slots:
+            # Take the in-flight slot first: the budget is then reserved only for the
+            # few requests about to leave (not for every queued one), and the window
+            # slot is stamped when the request really leaves.
+            async with self._slots:
+                self.ledger.reserve(ep.cost, is_write=ep.is_write, endpoint=where)
+                try:
                     slots = await self._acquire(ep)
                     self.stats.requests += 1
                     self.stats.by_endpoint[ep.name] += 1
@@ -328,9 +329,9 @@ class PipedriveClient(Resources):
                         failure = f"lost:{type(exc).__name__}"
                     except httpx.HTTPError as exc:
                         failure = f"fatal:{type(exc).__name__}"
-            finally:
-                self._release(ep, slots, None if response is None else response.headers)
-                self.ledger.release(ep.cost, is_write=ep.is_write)
+                finally:
+                    self._release(ep, slots, None if response is None else response.headers)
+                    self.ledger.release(ep.cost, is_write=ep.is_write)
 
             if failure is not None:
                 kind, exc_name = failure.split(":", 1)
