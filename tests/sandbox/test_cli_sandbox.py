@@ -240,3 +240,44 @@ def test_bad_faults_spec_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 2
     assert "--faults: unknown key 'bogus'" in err
     assert "Traceback" not in err
+
+
+def test_dump_of_a_workspace_sandbox(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`sandbox dump -w DIR` dumps the sandbox account `init --target sandbox` created."""
+    from pdmigrate.workspace import create_workspace
+
+    (tmp_path / "exports").mkdir()
+    monkeypatch.chdir(tmp_path)
+    create_workspace(Path("clinic"), source="practicemaster", exports=Path("exports"))
+    code, out, err = _main(capsys, "sandbox", "dump", "-w", "clinic")
+    assert code == 0, err
+    (account,) = json.loads(out)["accounts"]
+    assert account["tokens"] == 1
+    assert account["records"]["users"][0]["is_admin"] is True
+
+
+def test_dump_needs_a_db_or_a_workspace(capsys: pytest.CaptureFixture[str]) -> None:
+    """`sandbox dump` with neither --db nor -w says what to pass and exits 2."""
+    code, _out, err = _main(capsys, "sandbox", "dump")
+    assert code == 2
+    assert "say which sandbox to dump: --db FILE (or -w DIR)" in err
+
+
+def test_serve_of_a_workspace_without_sandbox_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`serve -w DIR` on a workspace that targets a real Pipedrive exits 2, naming the file."""
+    from pdmigrate.workspace import create_workspace
+
+    (tmp_path / "exports").mkdir()
+    create_workspace(
+        tmp_path / "live",
+        source="practicemaster",
+        exports=tmp_path / "exports",
+        target="https://clinic.pipedrive.com",
+    )
+    code, _out, err = _main(capsys, "sandbox", "serve", "-w", str(tmp_path / "live"))
+    assert code == 2
+    assert "the target is not the local sandbox" in err

@@ -33,6 +33,44 @@ def sandbox() -> None:
     """Sandbox command group."""
 
 
+def workspace_sandbox(workspace: Path) -> tuple[Path, dict[str, int], str, int]:
+    """A workspace's own sandbox: (db file, {its token: company id}, plan, max file bytes).
+
+    For ``-w DIR`` without ``--db``: serve or dump the sandbox account that
+    ``pdmigrate init --target sandbox`` created, accepting only that workspace's token.
+    """
+    from pdmigrate.sandbox.store import Store
+    from pdmigrate.workspace import load_workspace
+
+    ws = load_workspace(workspace)
+    path = ws.sandbox_path
+    token = ws.config.sandbox_token
+    if path is None or not token:
+        raise UsageError(
+            f"{ws.config_path}: the target is not the local sandbox, so there is none to use",
+            hint="pass --db FILE",
+        )
+    if not path.is_file():
+        raise UsageError(f"{path}: the workspace's sandbox file is missing")
+    store = Store(path)
+    try:
+        company = store.company_for_token(token)
+    finally:
+        store.close()
+    if company is None:
+        raise UsageError(f"{path}: has no account for the token in {ws.config_path} [sandbox]")
+    return path, {token: company}, ws.config.sandbox_plan, ws.config.max_file_mb * 1024 * 1024
+
+
+def _explicit(name: str) -> bool:
+    ctx = click.get_current_context()
+    return ctx.get_parameter_source(name) not in (
+        click.core.ParameterSource.DEFAULT,
+        click.core.ParameterSource.DEFAULT_MAP,
+        None,
+    )
+
+
 def build_config(
     *,
     db: Path | None,
@@ -44,6 +82,8 @@ def build_config(
     users: Path | None,
     contact_sync: str,
     fair_use: bool,
+    token_map: dict[str, int] | None = None,
+    max_file_bytes: int | None = None,
 ) -> SandboxConfig:
     """The sandbox settings the `serve` options describe (files are read and validated)."""
     from pdmigrate.sandbox import seed
@@ -56,17 +96,22 @@ def build_config(
             if fault_spec.latency_ms:
                 raise UsageError("give the latency in --faults or in --latency-ms, not both")
             fault_spec = dataclasses.replace(fault_spec, latency_ms=float(latency_ms))
-    return SandboxConfig(
+    if tokens is not None:
+        token_map = seed.load_tokens(tokens)
+    config = SandboxConfig(
         plan=plan,
         seats=seats,
         db_path=db,
-        tokens=seed.load_tokens(tokens) if tokens is not None else None,
+        tokens=token_map,
         users=seed.load_users(users) if users is not None else None,
         contact_sync=contact_sync == "on",
         fair_use=fair_use,
         latency_ms=latency_ms,
         faults=fault_spec,
     )
+    if max_file_bytes is not None:
+        config.max_file_bytes = max_file_bytes
+    return config
 
 
 @sandbox.command(
@@ -75,10 +120,13 @@ def build_config(
         "Serve a sandbox Pipedrive company account on 127.0.0.1 until Ctrl-C.\n\n"
         "State is in memory unless --db names a SQLite file (it survives restarts). "
         "Any API token opens its own account on first use, unless --tokens lists the "
-        "allowed ones. The URL goes to stderr (and with --json, as JSON on stdout).\n\n"
+        "allowed ones. With -w DIR and no --db it serves that workspace's sandbox "
+        "(`init --target sandbox`), for the workspace's token only. The URL goes to "
+        "stderr (and with --json, as JSON on stdout).\n\n"
         "\b\nExample:\n"
         "  pdmigrate sandbox serve --port 8765 --plan growth\n"
         "  curl -H 'x-api-token: demo' 127.0.0.1:8765/api/v2/persons\n"
+        "  pdmigrate sandbox serve -w clinic\n"
         "  pdmigrate sandbox serve --db sandbox.db --users users.json \\\n"
         "      --faults 'seed=7,5xx=0.05,lost=0.02' --latency-ms 120"
     ),
@@ -167,6 +215,12 @@ def serve(
     from pdmigrate.sandbox.app import create_app
     from pdmigrate.sandbox.server import HOST, bind, serve_forever
 
+    token_map: dict[str, int] | None = None
+    max_file_bytes: int | None = None
+    if db is None and _explicit("workspace"):
+        db, token_map, ws_plan, max_file_bytes = workspace_sandbox(workspace)
+        if not _explicit("plan"):
+            plan = ws_plan
     config = build_config(
         db=db,
         plan=plan,
@@ -177,6 +231,8 @@ def serve(
         users=users,
         contact_sync=contact_sync,
         fair_use=not no_fair_use,
+        token_map=token_map,
+        max_file_bytes=max_file_bytes,
     )
     app = create_app(config)
     sock = bind(port)
@@ -199,20 +255,27 @@ def serve(
         "Print every account in a sandbox SQLite file as JSON (stdout).\n\n"
         "Accounts, token counts (tokens themselves are never stored) and every record, "
         "soft-deleted ones included; uploaded file contents appear as size and SHA-256.\n\n"
+        "With -w DIR and no --db: the workspace's own sandbox.\n\n"
         "\b\nExample:\n"
-        "  pdmigrate sandbox dump --db sandbox.db > before.json"
+        "  pdmigrate sandbox dump --db sandbox.db > before.json\n"
+        "  pdmigrate sandbox dump -w clinic > after.json"
     ),
 )
 @common_options
 @click.option(
     "--db",
     type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
+    default=None,
     help="The sandbox SQLite file (as given to `sandbox serve --db`).",
 )
-def dump(workspace: Path, as_json: bool, db: Path) -> None:
+def dump(workspace: Path, as_json: bool, db: Path | None) -> None:
     """Dump a sandbox file."""
     from pdmigrate.sandbox.dump import dump_db
+
+    if db is None:
+        if not _explicit("workspace"):
+            raise UsageError("say which sandbox to dump: --db FILE (or -w DIR)")
+        db = workspace_sandbox(workspace)[0]
 
     state = dump_db(db)
     if as_json:
