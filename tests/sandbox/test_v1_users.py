@@ -237,3 +237,25 @@ def test_update_and_delete_type(client: httpx.Client) -> None:
     again = client.delete(f"/api/v1/activityTypes/{type_id}")
     assert again.status_code == 404
     assert again.json()["error"] == "Activity type not found"
+
+
+def test_only_an_admin_adds_users(make_sandbox: Callable[..., Sandbox]) -> None:
+    """When the token's user is not an admin, POST /v1/users is the spec's 403."""
+    sandbox = make_sandbox(users=[{"name": "Temp", "email": "temp@clinic.example",
+                                   "is_admin": False}])  # fmt: skip
+    with httpx.Client(
+        transport=SandboxTransport(app_for(sandbox)),
+        base_url="http://sandbox",
+        headers={"x-api-token": "temp"},
+    ) as client:
+        response = client.post("/api/v1/users", json={"email": "x@clinic.example"})
+        assert response.status_code == 403
+        assert response.json() == {
+            "success": False,
+            "error": "You do not have permissions to do this.",
+            "error_info": ERROR_INFO,
+            "data": None,
+            "additional_data": None,
+        }
+        assert len(client.get("/api/v1/users").json()["data"]) == 1
+    assert sandbox.spec_problems == []
