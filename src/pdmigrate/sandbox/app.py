@@ -60,6 +60,11 @@ def _all_routes() -> list[ApiRoute]:
     return [*search.ROUTES, *routes_v2_fields.ROUTES, *routes_v2.ROUTES, *routes_v1.ROUTES]
 
 
+def _route_key(path: str) -> str:
+    """``/api/v2/persons/7`` -> ``/api/v2/persons``: routes are grouped by this prefix."""
+    return "/".join(path.split("/")[:4])
+
+
 class Sandbox:
     """One sandbox: config, store, rate limits, faults, spec validator and routes."""
 
@@ -69,6 +74,10 @@ class Sandbox:
         self.store = Store(self.config.db_path, self.clock)
         self.spec_problems: list[str] = []
         self.routes = _all_routes()
+        self._route_index: dict[tuple[str, str], list[ApiRoute]] = {}
+        for route in self.routes:
+            key = (route.method.upper(), _route_key(route.path))
+            self._route_index.setdefault(key, []).append(route)
         self.limits = RateLimits(
             self.config.plan,
             self.config.seats,
@@ -164,7 +173,8 @@ class Sandbox:
             path = "/api" + path
         if len(path) > 1:
             path = path.rstrip("/")
-        for route in self.routes:
+        candidates = self._route_index.get((method.upper(), _route_key(path)), ())
+        for route in candidates:
             params = route.match(method, path)
             if params is not None:
                 return route, params
