@@ -45,6 +45,17 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX runs_kind ON runs (kind, id);
     """,
+    # 2: mapping confirmations; the latest row is the locked mapping (pdmigrate confirm).
+    """
+    CREATE TABLE mapping_confirmations (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        sha256 TEXT NOT NULL,
+        profile TEXT NOT NULL,
+        path TEXT NOT NULL,
+        run_id INTEGER REFERENCES runs (id),
+        confirmed_at TEXT NOT NULL
+    );
+    """,
 ]
 
 
