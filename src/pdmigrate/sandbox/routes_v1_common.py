@@ -232,10 +232,17 @@ def paginate(
 
 def me(ctx: RequestContext) -> dict[str, Any]:
     """The user the API token belongs to: the account's first (owner) user."""
-    users = ctx.store.list(ctx.cid, "users")
-    if not users:
-        raise ApiError(401, "unauthorized access", error_code=401)
-    return users[0]
+    cached = ctx.extra.get("me")
+    if isinstance(cached, dict):
+        return cached
+    user = ctx.store.get(ctx.cid, "users", 1)
+    if user is None:
+        users = ctx.store.list(ctx.cid, "users")
+        if not users:
+            raise ApiError(401, "unauthorized access", error_code=401)
+        user = users[0]
+    ctx.extra["me"] = user
+    return user
 
 
 def existing(ctx: RequestContext, entity: str, record_id: Any) -> dict[str, Any] | None:

@@ -26,6 +26,8 @@ from pdmigrate.sandbox.routes_v1_common import json_type, not_a_choice
 from pdmigrate.sandbox.routes_v2 import paginate
 
 ENTITY = "dealProducts"
+#: One record per deal (id = deal id): ``{"line_ids": [...]}``, so reads never scan all lines.
+INDEX = "dealProductIndex"
 MAX_BULK = 100
 TAX_METHODS = ("exclusive", "inclusive", "none")
 DISCOUNT_TYPES = ("percentage", "amount")
@@ -149,8 +151,29 @@ def _deal(ctx: RequestContext, deal_id: Any) -> dict[str, Any]:
     return deal
 
 
+def _line_ids(ctx: RequestContext, deal_id: int) -> list[int]:
+    index = ctx.store.get(ctx.cid, INDEX, deal_id)
+    return list(index["line_ids"]) if index else []
+
+
+def _set_line_ids(ctx: RequestContext, deal_id: int, line_ids: list[int]) -> None:
+    if ctx.store.get(ctx.cid, INDEX, deal_id) is None:
+        ctx.store.insert(ctx.cid, INDEX, {"line_ids": line_ids}, record_id=deal_id)
+    else:
+        ctx.store.update(ctx.cid, INDEX, deal_id, {"line_ids": line_ids})
+
+
 def _products_of(ctx: RequestContext, deal_id: int) -> list[dict[str, Any]]:
-    return [d for d in ctx.store.list(ctx.cid, ENTITY) if d["deal_id"] == deal_id]
+    """The deal's lines, through the per-deal index (no scan of every line)."""
+    lines = (ctx.store.get(ctx.cid, ENTITY, i) for i in _line_ids(ctx, deal_id))
+    return [line for line in lines if line is not None]
+
+
+def _remove(ctx: RequestContext, deal_id: int, line_ids: list[int]) -> None:
+    for line_id in line_ids:
+        ctx.store.hard_delete(ctx.cid, ENTITY, line_id)
+    gone = set(line_ids)
+    _set_line_ids(ctx, deal_id, [i for i in _line_ids(ctx, deal_id) if i not in gone])
 
 
 def _refresh_deal_value(ctx: RequestContext, deal_id: int) -> None:
@@ -193,7 +216,9 @@ def _attach(ctx: RequestContext, deal: dict[str, Any], fields: dict[str, Any]) -
     }
     doc.update(fields)
     _check_billing(doc)
-    return ctx.store.insert(ctx.cid, ENTITY, doc)
+    line = ctx.store.insert(ctx.cid, ENTITY, doc)
+    _set_line_ids(ctx, deal["id"], [*_line_ids(ctx, deal["id"]), line["id"]])
+    return line
 
 
 async def add_product(ctx: RequestContext) -> Response:
@@ -263,7 +288,7 @@ async def list_many(ctx: RequestContext) -> Response:
     if len(deal_ids) > 100:
         raise validation_error("deal_ids", "This collection should contain 100 elements or less.")
     sort_by, direction = _sort(ctx, SORT_MANY)
-    docs = [d for d in ctx.store.list(ctx.cid, ENTITY) if d["deal_id"] in deal_ids]
+    docs = [line for deal_id in sorted(deal_ids) for line in _products_of(ctx, deal_id)]
     page, next_cursor = paginate(docs, ctx.query, sort_by=sort_by, direction=direction)
     return ok([render(d) for d in page], {"next_cursor": next_cursor})
 
@@ -293,7 +318,7 @@ async def delete_product(ctx: RequestContext) -> Response:
     with ctx.store.transaction():
         deal = _deal(ctx, ctx.path_params["id"])
         doc = _attachment(ctx, deal)
-        ctx.store.hard_delete(ctx.cid, ENTITY, doc["id"])
+        _remove(ctx, deal["id"], [doc["id"]])
         _refresh_deal_value(ctx, deal["id"])
     return ok({"id": doc["id"]})
 
@@ -316,8 +341,7 @@ async def delete_many(ctx: RequestContext) -> Response:
             chosen = attached[:100]
         else:
             chosen = [d for d in attached if d["id"] in set(wanted)]
-        for doc in chosen:
-            ctx.store.hard_delete(ctx.cid, ENTITY, doc["id"])
+        _remove(ctx, deal["id"], [doc["id"] for doc in chosen])
         _refresh_deal_value(ctx, deal["id"])
         more = wanted is None and len(attached) > len(chosen)
     return ok({"ids": [d["id"] for d in chosen]}, {"more_items_in_collection": more})

@@ -10,6 +10,7 @@ the *other* organization is to it) and ``calculated_related_org_id``.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from starlette.responses import JSONResponse, Response
@@ -39,6 +40,15 @@ def _bad(message: str) -> ApiError:
     return ApiError(400, message, code="ERR_BAD_REQUEST")
 
 
+def _people_counts(ctx: RequestContext) -> Counter[Any]:
+    """Persons per organization, counted once per request (kept in ``ctx.extra``)."""
+    counts = ctx.extra.get("people_counts")
+    if not isinstance(counts, Counter):
+        counts = Counter(p.get("org_id") for p in ctx.store.list(ctx.cid, "persons"))
+        ctx.extra["people_counts"] = counts
+    return counts
+
+
 def _org_summary(ctx: RequestContext, org_id: int) -> dict[str, Any]:
     org = existing(ctx, "organizations", org_id) or ctx.store.get(
         ctx.cid, "organizations", org_id, include_deleted=True
@@ -47,7 +57,7 @@ def _org_summary(ctx: RequestContext, org_id: int) -> dict[str, Any]:
     address = org.get("address")
     if isinstance(address, dict):
         address = address.get("value")
-    people = sum(1 for p in ctx.store.list(ctx.cid, "persons") if p.get("org_id") == org_id)
+    people = _people_counts(ctx).get(org_id, 0)
     return {
         "id": org_id,
         "name": org.get("name", ""),
