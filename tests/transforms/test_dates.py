@@ -229,6 +229,9 @@ def test_pure_date_never_shifts(run) -> None:
     """A date with no time stays that date (Sydney midnight would be the day before in UTC)."""
     assert run("datetime", "05/03/2024") == Ok(dt.date(2024, 3, 5))
     assert run("datetime", dt.datetime(2024, 3, 5)) == Ok(dt.date(2024, 3, 5))
+    assert run("datetime", "2024-03-05 00:00:00.000") == Ok(dt.date(2024, 3, 5))
+    assert run("datetime", "5/3/2024 12:00:00 AM") == Ok(dt.date(2024, 3, 5))
+    assert run("datetime", "2024-03-05T00:00:00Z") == Ok(dt.datetime(2024, 3, 5, tzinfo=UTC))
 
 
 def test_datetime_with_offset_ignores_zone(run) -> None:
@@ -236,6 +239,23 @@ def test_datetime_with_offset_ignores_zone(run) -> None:
     result = run("datetime", "2024-03-05T09:30:00-05:00")
     assert result == Ok(dt.datetime(2024, 3, 5, 14, 30, tzinfo=UTC))
     assert run("datetime", "2024-03-05 09:30Z") == Ok(dt.datetime(2024, 3, 5, 9, 30, tzinfo=UTC))
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2024-03-05T09:30:00.000Z", dt.datetime(2024, 3, 5, 9, 30, tzinfo=UTC)),
+        ("05/03/2024 9:30:00 a.m.", dt.datetime(2024, 3, 4, 22, 30, tzinfo=UTC)),
+        ("5/3/2024 0930", dt.datetime(2024, 3, 4, 22, 30, tzinfo=UTC)),
+        ("05/03/2024, 9:30 am", dt.datetime(2024, 3, 4, 22, 30, tzinfo=UTC)),
+        ("Mar 5 2024 9:30AM", dt.datetime(2024, 3, 4, 22, 30, tzinfo=UTC)),
+        ("05-MAR-2024 14:05", dt.datetime(2024, 3, 5, 3, 5, tzinfo=UTC)),
+        ("2024-03-05T09:30:00+1000", dt.datetime(2024, 3, 4, 23, 30, tzinfo=UTC)),
+    ],
+)
+def test_datetime_export_forms(run, raw: str, expected: dt.datetime) -> None:
+    """Date-and-time forms seen in exports read to the exact UTC instant."""
+    assert run("datetime", raw) == Ok(expected)
 
 
 def test_datetime_from_xlsx_cells(run) -> None:

@@ -434,6 +434,8 @@ def _datetime(args: Args, spec: str) -> Body:
             return Ok(day, warnings)  # a pure date never shifts
         if clock is None:
             return Problem("datetime.unparseable", "the time part is not a time of day")
+        if clock == dt.time(0) and offset is None:
+            return Ok(day, warnings)  # midnight: how date-only columns export; never shifted
         naive = dt.datetime.combine(day, clock)
         if offset is not None:
             return Ok(naive.replace(tzinfo=offset).astimezone(dt.UTC), warnings)
