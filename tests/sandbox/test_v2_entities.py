@@ -285,3 +285,16 @@ def test_same_error_with_or_without_spec_validation(
     assert response.status_code == 400
     assert response.json()["error"] == error
     assert response.json()["code"] == "ERR_SCHEMA_VALIDATION_FAILED"
+
+
+def test_visible_to_levels_follow_the_plan(make_sandbox: Any) -> None:
+    """Growth takes visible_to 1 or 3; Premium also 5 and 7 and defaults to 7."""
+    from .conftest import sandbox_client
+
+    with sandbox_client(make_sandbox()) as growth:
+        body = _error(growth.post("/api/v2/persons", json={"name": "A", "visible_to": 7}))
+        assert body["error"] == "Validation failed: visible_to: Must be one of 1, 3 on this plan"
+    with sandbox_client(make_sandbox(plan="premium")) as premium:
+        assert _ok(premium.post("/api/v2/persons", json={"name": "A"}))["visible_to"] == 7
+        person = _ok(premium.post("/api/v2/persons", json={"name": "B", "visible_to": 5}))
+        assert person["visible_to"] == 5

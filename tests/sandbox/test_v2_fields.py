@@ -249,3 +249,15 @@ def test_include_option_labels_and_custom_fields_filter(client: httpx.Client) ->
     }
     only = client.get("/api/v2/persons", params={"custom_fields": source}).json()["data"]
     assert only[0]["custom_fields"] == {source: "S1"}
+
+
+def test_optional_field_keys_only_with_include_fields(client: httpx.Client) -> None:
+    """ui_visibility appears only when include_fields asks for it."""
+    code = _field(client)["field_code"]
+    plain = client.get(f"/api/v2/personFields/{code}").json()["data"]
+    assert "ui_visibility" not in plain
+    asked = client.get(
+        f"/api/v2/personFields/{code}", params={"include_fields": "ui_visibility"}
+    ).json()["data"]
+    assert asked["ui_visibility"] == {"add_visible_flag": False, "details_visible_flag": True}
+    assert "required_fields" not in asked

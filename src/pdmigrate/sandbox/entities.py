@@ -290,8 +290,11 @@ def prepare(
             fields.validate_custom_fields(ctx.store, ctx.cid, obj, changes["custom_fields"])
         )
         changes["custom_fields"] = {k: v for k, v in merged.items() if v is not None}
-    if "visible_to" in changes and changes["visible_to"] not in (1, 3, 5, 7):
-        raise validation_error("visible_to", "Must be one of 1, 3, 5, 7")
+    levels = (1, 3, 5, 7) if ctx.account.plan in ("premium", "ultimate") else (1, 3)
+    if "visible_to" in changes and changes["visible_to"] not in levels:
+        raise validation_error(
+            "visible_to", "Must be one of " + ", ".join(map(str, levels)) + " on this plan"
+        )
     rules = _RULES.get(entity)
     if rules is not None:
         rules(ctx, changes, existing)

@@ -143,9 +143,19 @@ def custom_by_code(store: Store, cid: int, obj: str) -> dict[str, dict[str, Any]
     return {f["field_code"]: f for f in custom_fields(store, cid, obj)}
 
 
-def public_field(doc: dict[str, Any]) -> dict[str, Any]:
-    """A stored custom field as the API shows it (without the store's bookkeeping)."""
-    return {k: v for k, v in doc.items() if k not in ("id", "add_time", "update_time")}
+OPTIONAL_FIELD_KEYS: tuple[str, ...] = ("ui_visibility", "important_fields", "required_fields")
+
+
+def public_field(doc: dict[str, Any], include: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """A stored custom field as the API shows it (without the store's bookkeeping).
+
+    ``include`` names the optional keys (``ui_visibility important_fields
+    required_fields``) to keep, as ``include_fields`` asks; None keeps them all.
+    """
+    hidden = {"id", "add_time", "update_time"}
+    if include is not None:
+        hidden |= set(OPTIONAL_FIELD_KEYS) - set(include)
+    return {k: v for k, v in doc.items() if k not in hidden}
 
 
 def total_custom_fields(store: Store, cid: int) -> int:

@@ -28,10 +28,23 @@ _WRITABLE = ("person", "organization", "deal", "product")
 _ALL = (*_WRITABLE, "activity")
 
 
+def _include(ctx: RequestContext) -> tuple[str, ...]:
+    raw = ctx.query.get("include_fields") or ""
+    chosen = tuple(k.strip() for k in raw.split(",") if k.strip())
+    for key in chosen:
+        if key not in fields.OPTIONAL_FIELD_KEYS:
+            raise validation_error(
+                "include_fields",
+                "Must be a comma-separated list of " + ", ".join(fields.OPTIONAL_FIELD_KEYS),
+            )
+    return chosen
+
+
 def _all_fields(ctx: RequestContext, obj: str) -> list[dict[str, Any]]:
     std = fields.standard_fields(obj, contact_sync=ctx.account.contact_sync)
-    custom = [fields.public_field(f) for f in fields.custom_fields(ctx.store, ctx.cid, obj)]
-    return std + custom
+    include = _include(ctx)
+    custom = fields.custom_fields(ctx.store, ctx.cid, obj)
+    return std + [fields.public_field(f, include) for f in custom]
 
 
 def _find(ctx: RequestContext, obj: str) -> dict[str, Any]:
@@ -64,7 +77,7 @@ def _list(obj: str) -> Callable[[RequestContext], Any]:
 
 def _get(obj: str) -> Callable[[RequestContext], Any]:
     async def handler(ctx: RequestContext) -> Response:
-        return ok(fields.public_field(_find(ctx, obj)))
+        return ok(fields.public_field(_find(ctx, obj), _include(ctx)))
 
     return handler
 
