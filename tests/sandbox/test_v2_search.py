@@ -124,3 +124,17 @@ def test_item_search_field_rejects_unsearchable_fields(client: httpx.Client) -> 
     )
     assert response.status_code == 400
     assert response.json()["error"] == f"Field '{key}' is not searchable"
+
+
+def test_item_search_across_types(client: httpx.Client, sandbox: Sandbox) -> None:
+    """itemSearch returns persons, organizations and deals in one list, best score first."""
+    org = _post(client, "/api/v2/organizations", {"name": "Harbor"})
+    _post(client, "/api/v2/persons", {"name": "Harbor Jones"})
+    _post(client, "/api/v2/deals", {"title": "Harbor", "org_id": org["id"]})
+    body = client.get("/api/v2/itemSearch", params={"term": "harbor"}).json()
+    found = [(i["item"]["type"], i["result_score"]) for i in body["data"]["items"]]
+    assert found == [("deal", 1.0), ("organization", 1.0), ("person", 0.5)]
+    only = client.get("/api/v2/itemSearch", params={"term": "harbor", "item_types": "person"})
+    assert [i["item"]["type"] for i in only.json()["data"]["items"]] == ["person"]
+    assert body["data"]["related_items"] == []
+    assert sandbox.spec_problems == []

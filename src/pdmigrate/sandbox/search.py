@@ -1,4 +1,5 @@
-"""v2 search: ``persons/search``, ``organizations/search``, ``deals/search`` and
+"""v2 search: ``persons/search``, ``organizations/search``, ``deals/search``,
+``itemSearch`` (deals, persons and organizations together; ``limit`` up to 100) and
 ``itemSearch/field``.
 
 Entity searches match ``term`` case-insensitively in the chosen ``fields`` (all of the
@@ -165,6 +166,56 @@ def _term(ctx: RequestContext, exact: bool) -> str:
     return term
 
 
+def _hits(
+    ctx: RequestContext, entity: str, docs: list[dict[str, Any]], chosen: set[str], term: str,
+    exact: bool,
+) -> list[dict[str, Any]]:  # fmt: skip
+    hits: list[dict[str, Any]] = []
+    for doc in docs:
+        cands = _candidates(ctx, entity, doc, chosen)
+        score = _score([t for texts in cands.values() for t in texts], term, exact)
+        if score <= 0:
+            continue
+        found = {k: [t for t in v if _score([t], term, exact) > 0] for k, v in cands.items()}
+        hits.append({"id": doc["id"], "score": -score, "doc": doc, "found": found})
+    return hits
+
+
+_ITEM_SEARCH_TYPES = {"deal": "deals", "person": "persons", "organization": "organizations"}
+_ITEM_SEARCH_FIELDS = ("address", "code", "custom_fields", "email", "name", "notes", "phone",
+                       "title", "description")  # fmt: skip
+
+
+async def _item_search(ctx: RequestContext) -> Response:
+    """``GET /itemSearch`` over deals, persons and organizations (other types find nothing)."""
+    exact = bool(query_bool(ctx.query, "exact_match"))
+    term = _term(ctx, exact)
+    raw_types = ctx.query.get("item_types")
+    types = [t.strip() for t in (raw_types or "deal,person,organization").split(",") if t.strip()]
+    raw_fields = ctx.query.get("fields")
+    wanted = {f.strip() for f in raw_fields.split(",")} if raw_fields else set(_ITEM_SEARCH_FIELDS)
+    if wanted - set(_ITEM_SEARCH_FIELDS):
+        raise validation_error(
+            "fields", "Must be a comma-separated list of " + ", ".join(_ITEM_SEARCH_FIELDS)
+        )
+    combined: list[dict[str, Any]] = []
+    for rank, item_type in enumerate(types):
+        entity = _ITEM_SEARCH_TYPES.get(item_type)
+        if entity is None:
+            continue
+        chosen = wanted & set(_FIELDS[entity])
+        for hit in _hits(ctx, entity, ctx.store.list(ctx.cid, entity), chosen, term, exact):
+            combined.append({**hit, "entity": entity, "rank": rank})
+    combined.sort(key=lambda h: (h["score"], h["rank"], h["id"]))
+    numbered = [{**h, "id": n} for n, h in enumerate(combined, start=1)]
+    page, next_cursor = paginate(numbered, ctx.query, maximum=100)
+    items = [
+        {"result_score": -h["score"], "item": _item(ctx, h["entity"], h["doc"], h["found"])}
+        for h in page
+    ]
+    return ok({"items": items, "related_items": []}, {"next_cursor": next_cursor})
+
+
 def _entity_search(entity: str) -> Callable[[RequestContext], Any]:
     async def handler(ctx: RequestContext) -> Response:
         exact = bool(query_bool(ctx.query, "exact_match"))
@@ -181,14 +232,7 @@ def _entity_search(entity: str) -> Callable[[RequestContext], Any]:
             status = ctx.query.get("status")
             if status:
                 docs = [d for d in docs if d.get("status") == status]
-        hits: list[dict[str, Any]] = []
-        for doc in docs:
-            cands = _candidates(ctx, entity, doc, chosen)
-            score = _score([t for texts in cands.values() for t in texts], term, exact)
-            if score <= 0:
-                continue
-            found = {k: [t for t in v if _score([t], term, exact) > 0] for k, v in cands.items()}
-            hits.append({"id": doc["id"], "score": -score, "doc": doc, "found": found})
+        hits = _hits(ctx, entity, docs, chosen, term, exact)
         page, next_cursor = paginate(hits, ctx.query, sort_by="score")
         items = [
             {"result_score": -h["score"], "item": _item(ctx, entity, h["doc"], h["found"])}
@@ -251,4 +295,5 @@ ROUTES: list[ApiRoute] = [
     ApiRoute("GET", "/api/v2/organizations/search", _entity_search("organizations")),
     ApiRoute("GET", "/api/v2/deals/search", _entity_search("deals")),
     ApiRoute("GET", "/api/v2/itemSearch/field", _field_search),
+    ApiRoute("GET", "/api/v2/itemSearch", _item_search),
 ]
