@@ -149,6 +149,30 @@ async function main() {
   const notes = await call("getNotes", () => api.notes.getNotes({ person_id: person.data.id }));
   const noteGot = await call("getNote", () => api.notes.getNote({ id: note.data.id }));
 
+  // The SDK's error interceptor rejects with the error body itself (no status).
+  async function refused(name, fn) {
+    step = name;
+    try {
+      await fn();
+    } catch (err) {
+      if (err && err.success === false) return err;
+      throw err;
+    }
+    throw new Error(`${name}: the sandbox accepted a request Pipedrive rejects`);
+  }
+  out.errors = {
+    activity_person_id: await refused("addActivity(person_id)", () =>
+      api.activities.addActivity({
+        AddActivityRequest: { subject: "Call back", type: "call", person_id: person.data.id },
+      }),
+    ),
+    enum_as_string: await refused("addDeal(enum label)", () =>
+      api.deals.addDeal({
+        AddDealRequest: { title: "Plan B (synthetic)", custom_fields: { [df]: "Implant" } },
+      }),
+    ),
+  };
+
   const pick = (o, keys) => Object.fromEntries(keys.map((k) => [k, o[k]]));
   const personKeys = ["id", "name", "org_id", "emails", "phones", "custom_fields"];
   const dealKeys = ["id", "title", "person_id", "org_id", "value", "currency", "custom_fields"];
@@ -192,8 +216,8 @@ async function main() {
 }
 
 main().catch((err) => {
-  const res = err && err.response;
-  const detail = res ? { status: res.status, body: res.data } : { message: String(err && err.message) };
+  // An HTTP error arrives as the response body (SDK error interceptor), anything else as an Error.
+  const detail = err && err.success === false ? { body: err } : { message: String(err && (err.stack || err)) };
   console.error(JSON.stringify({ failed_step: step, ...detail }));
   process.exit(1);
 });

@@ -168,3 +168,29 @@ def test_v1_notes_and_users_round_trip(
     assert users["me"]["email"] == "quinn@practice.example"
     assert users["found_ids"] == [users["me"]["id"]]
     assert users["got"] == users["me"]
+
+
+def test_sdk_sees_pipedrive_400s_for_live_rules(
+    roundtrip: tuple[dict[str, Any], dict[str, Any], list[str]],
+) -> None:
+    """The SDK rejects with Pipedrive's exact 400 bodies (activity person_id, enum label)."""
+    out, _, _ = roundtrip
+    info = "Please check developers.pipedrive.com"
+    assert out["errors"]["activity_person_id"] == {
+        "success": False,
+        "error": "'person_id' is a read-only field. Add a primary participant to set "
+        "'person_id' instead.",
+        "code": "ERR_BAD_REQUEST",
+        "error_info": info,
+        "data": None,
+        "additional_data": None,
+    }
+    assert out["errors"]["enum_as_string"] == {
+        "success": False,
+        "error": "Validation failed: custom_fields: Expected 'number' as value for single "
+        "option custom field",
+        "code": "ERR_SCHEMA_VALIDATION_FAILED",
+        "error_info": info,
+        "data": None,
+        "additional_data": None,
+    }
