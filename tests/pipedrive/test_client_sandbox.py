@@ -83,7 +83,7 @@ def test_searches_use_their_own_lower_lane() -> None:
 
     assert run(go()) == [1] * 30
     assert client.stats.rate_limited == 0
-    assert clock.monotonic() >= 29 * 2.0 / 10
+    assert clock.monotonic() >= 2 * 2.0  # 30 searches need three 2-second windows
 
 
 def test_burst_429_from_the_sandbox_is_waited_out() -> None:

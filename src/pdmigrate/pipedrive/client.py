@@ -193,7 +193,7 @@ class PipedriveClient(Resources):
             burst_limit or PLAN_BURST_LIMITS[plan], clock=self.clock, sleep=self._sleep
         )
         self.search_lane = BurstLimiter(
-            search_limit, clock=self.clock, sleep=self._sleep, name="search"
+            search_limit, clock=self.clock, sleep=self._sleep, max_limit=search_limit, name="search"
         )
         self.ledger = DailyLedger(
             clock=self.clock, daily_budget=daily_budget, reserve_tokens=budget_reserve

@@ -53,6 +53,8 @@ SEARCH_BURST_LIMIT = 10
 Sleep = Callable[[float], Awaitable[None]]
 
 _MIN_RTT_SAMPLES = 20
+CATCH_UP = 4
+"""Sends a paced limiter may make back to back to catch up after a late wake-up."""
 
 
 class Clock(Protocol):
@@ -147,6 +149,7 @@ class BurstLimiter:
         window: float = WINDOW_S,
         margin: float = 0.015,
         smooth: bool = True,
+        max_limit: int | None = None,
         name: str = "burst",
     ) -> None:
         if limit < 1:
@@ -158,8 +161,9 @@ class BurstLimiter:
         self._window = window
         self._margin = margin
         self._smooth = smooth
+        self._max_limit = max_limit
         self._slots: list[Slot] = []
-        self._last_send = -1e18
+        self._tat = -1e18  # pacing: the theoretical time of the next send
         self._rtts: deque[float] = deque(maxlen=200)
         self._foreign: deque[tuple[float, int]] = deque()  # (expires_at, requests)
         self._blocked_until = 0.0
@@ -194,7 +198,10 @@ class BurstLimiter:
             oldest_leaves = min(done) + self._window + self._margin
             return max(oldest_leaves - now, 0.001)
         if self._smooth:
-            next_slot = self._last_send + (self._window + self._margin) / limit
+            # GCRA: one send per interval on average; a send that came late (a busy
+            # event loop) may be caught up right away, up to CATCH_UP sends at once.
+            interval = (self._window + self._margin) / limit
+            next_slot = self._tat - CATCH_UP * interval
             if next_slot > now + 1e-9:
                 return next_slot - now
         return 0.0
@@ -209,7 +216,8 @@ class BurstLimiter:
                 self._prune(now)
                 wait = self._wait_time(now)
                 if wait <= 0:
-                    self._last_send = now
+                    interval = (self._window + self._margin) / self.effective_limit()
+                    self._tat = max(self._tat, now) + interval
                     slot = Slot(stamp=now, expected_remaining=0, sent=now)
                     self._slots.append(slot)
                     slot.expected_remaining = self.effective_limit() - len(self._slots)
@@ -232,7 +240,9 @@ class BurstLimiter:
         """Adapt to a response's ``x-ratelimit-limit`` / ``x-ratelimit-remaining``."""
         limit = _int_header(headers, "x-ratelimit-limit")
         if limit is not None and limit >= 1:
-            self.limit = limit
+            # A lane with a fixed ceiling (search: 10 per 2 s on every plan) ignores
+            # headers that describe another lane (the general one refused a search).
+            self.limit = limit if self._max_limit is None else min(limit, self._max_limit)
         remaining = _int_header(headers, "x-ratelimit-remaining")
         if remaining is None:
             return
