@@ -64,3 +64,20 @@ def test_transport_builds_an_app_from_a_sandbox_or_nothing(clock: object) -> Non
         }
     assert isinstance(SandboxTransport().sandbox, Sandbox)
     assert create_app().state.sandbox.config.plan == "growth"
+
+
+def test_lost_response_over_real_http_times_out_the_client(
+    make_sandbox: Callable[..., Sandbox],
+) -> None:
+    """Over HTTP the lost answer is held lost_delay_s, so the client's timeout fires first."""
+    from pdmigrate.sandbox.server import ServerThread
+
+    sandbox = make_sandbox(faults=FaultSpec(lost_rate=1.0, lost_delay_s=0.6))
+    with (
+        ServerThread(app_for(sandbox)) as server,
+        httpx.Client(base_url=server.url, headers={"x-api-token": TOKEN}) as client,
+    ):
+        with pytest.raises(httpx.ReadTimeout):
+            client.post("/api/v2/persons", json={"name": "Slow Reply"}, timeout=0.2)
+        names = [p["name"] for p in client.get("/api/v2/persons", timeout=5).json()["data"]]
+    assert names == ["Slow Reply"]
