@@ -171,3 +171,19 @@ def test_lookup_follows_the_context_table() -> None:
     assert lookup("paid", first) == Ok("won")
     assert lookup("paid", second) == Ok("lost")
     assert lookup("PAID", first) == Ok("won")
+
+
+@pytest.mark.parametrize(
+    ("markup", "expected"),
+    [
+        ("<div>line one</div><div>line two</div>", "line one\nline two"),
+        ("<ul><li><p>x</p></li><li><p>y</p></li></ul>", "- x\n- y"),
+        ("<ol><li>one<ul><li>nested</li></ul></li></ol>", "- one\n- nested"),
+        ("<p>a</p><br><p>b</p>", "a\n\nb"),
+        ("a<br><br>b", "a\n\nb"),
+        ("<p class=MsoNormal>Hi<o:p></o:p></p>", "Hi"),
+    ],
+)
+def test_html_to_text_editor_markup(run, markup: str, expected: str) -> None:
+    """Editor markup (a div per line, paragraphs in list items, Word's o:p) reads cleanly."""
+    assert run("html_to_text", markup) == Ok(expected)

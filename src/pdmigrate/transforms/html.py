@@ -31,9 +31,11 @@ from pdmigrate.transforms.core import (
 
 _TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^>]*>|<!--")
 _BLOCK = frozenset(
-    {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "table", "blockquote"}
-    | {"pre", "section", "article", "header", "footer", "address", "dl", "hr", "form"}
+    {"p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "table", "blockquote", "pre", "hr"}
 )
+#: Blocks that editors use one per line: a line break, not a blank line.
+_LINE = frozenset({"div", "section", "article", "header", "footer", "address", "dl", "dt"})
+_LINE |= {"dd", "form", "caption"}
 _SKIP = frozenset({"script", "style", "head", "title", "template", "noscript"})
 
 #: Tags kept in note HTML: Pipedrive's note editor formatting plus tables and headings.
@@ -46,14 +48,27 @@ SAFE_ATTRIBUTES = {"a": {"href", "title"}, "td": {"colspan", "rowspan"}, "th": {
 SAFE_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
 
 
+_LINE_MARK = "\ue000"  # a block boundary worth one line break
+_PARA_MARK = "\ue001"  # a block boundary worth a blank line
+_MARKS = re.compile(
+    f"[{_LINE_MARK}{_PARA_MARK} \t]*[{_LINE_MARK}{_PARA_MARK}][{_LINE_MARK}{_PARA_MARK} \t]*"
+)
+
+
 class _TextParser(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.out: list[str] = []
         self.skip = 0
         self.pre = 0
+        self.items = 0
+        self.bullet = False
         self.href: list[str | None] = []
         self.cells = 0
+
+    def _boundary(self, tag: str) -> None:
+        paragraph = tag in _BLOCK and not (self.items and tag in ("p", "ul", "ol"))
+        self.out.append(_PARA_MARK if paragraph else _LINE_MARK)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _SKIP:
@@ -61,16 +76,18 @@ class _TextParser(HTMLParser):
         elif tag == "br":
             self.out.append("\n")
         elif tag == "li":
-            self.out.append("\n- ")
+            self.out.append(_LINE_MARK)
+            self.items += 1
+            self.bullet = True
         elif tag == "tr":
-            self.out.append("\n")
+            self.out.append(_LINE_MARK)
             self.cells = 0
         elif tag in ("td", "th"):
             if self.cells:
                 self.out.append(" | ")
             self.cells += 1
-        elif tag in _BLOCK:
-            self.out.append("\n\n")
+        elif tag in _BLOCK or tag in _LINE:
+            self._boundary(tag)
             self.pre += tag == "pre"
         if tag == "a":
             self.href.append(dict(attrs).get("href"))
@@ -78,8 +95,10 @@ class _TextParser(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag in _SKIP:
             self.skip = max(0, self.skip - 1)
-        elif tag in _BLOCK:
-            self.out.append("\n\n")
+        elif tag == "li":
+            self.items = max(0, self.items - 1)
+        elif tag in _BLOCK or tag in _LINE:
+            self._boundary(tag)
             self.pre = max(0, self.pre - (tag == "pre"))
         elif tag == "a" and self.href:
             href = self.href.pop()
@@ -93,13 +112,22 @@ class _TextParser(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self.skip:
             return
+        data = data.replace(_LINE_MARK, "").replace(_PARA_MARK, "")
+        if self.bullet and data.strip():
+            self.out.append("- ")
+            self.bullet = False
+            data = data.lstrip()
         self.out.append(data if self.pre else re.sub(r"\s+", " ", data))
 
 
+def _collapse(match: re.Match[str]) -> str:
+    return "\n\n" if _PARA_MARK in match.group(0) else "\n"
+
+
 def _tidy(text: str) -> str:
-    lines = [line.strip() for line in text.replace("\r\n", "\n").split("\n")]
-    joined = "\n".join(lines)
-    return re.sub(r"\n{3,}", "\n\n", joined).strip()
+    text = _MARKS.sub(_collapse, text.replace("\r\n", "\n"))
+    lines = [line.strip() for line in text.split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
 def html_to_text(markup: str) -> str:
