@@ -176,8 +176,12 @@ def _remove(ctx: RequestContext, deal_id: int, line_ids: list[int]) -> None:
     _set_line_ids(ctx, deal_id, [i for i in _line_ids(ctx, deal_id) if i not in gone])
 
 
-def _refresh_deal_value(ctx: RequestContext, deal_id: int) -> None:
-    attached = [d for d in _products_of(ctx, deal_id) if d.get("is_enabled", True)]
+def _refresh_deal_value(
+    ctx: RequestContext, deal_id: int, lines: list[dict[str, Any]] | None = None
+) -> None:
+    """Set the deal's value to the sum of its enabled lines (``lines`` if already read)."""
+    current = _products_of(ctx, deal_id) if lines is None else lines
+    attached = [d for d in current if d.get("is_enabled", True)]
     total = float(round(sum(line_sum(d) for d in attached), 2))
     ctx.store.update(
         ctx.cid, "deals", deal_id, {"value": int(total) if total.is_integer() else total}
@@ -197,28 +201,36 @@ def render(doc: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _attach(ctx: RequestContext, deal: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+def _attach(
+    ctx: RequestContext, deal: dict[str, Any], items: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Attach checked items to the deal in order; one index update for the batch."""
     existing = _products_of(ctx, deal["id"])
-    doc: dict[str, Any] = {
-        "deal_id": deal["id"],
-        "tax": 0,
-        "comments": "",
-        "discount": 0,
-        "discount_type": "percentage",
-        "tax_method": "inclusive",
-        "is_enabled": True,
-        "product_variation_id": None,
-        "billing_frequency": "one-time",
-        "billing_frequency_cycles": None,
-        "billing_start_date": None,
-        "currency": deal.get("currency", ctx.account.currency),
-        "order_nr": max((d.get("order_nr") or 0 for d in existing), default=0) + 1,
-    }
-    doc.update(fields)
-    _check_billing(doc)
-    line = ctx.store.insert(ctx.cid, ENTITY, doc)
-    _set_line_ids(ctx, deal["id"], [*_line_ids(ctx, deal["id"]), line["id"]])
-    return line
+    order = max((d.get("order_nr") or 0 for d in existing), default=0)
+    lines: list[dict[str, Any]] = []
+    for fields in items:
+        order += 1
+        doc: dict[str, Any] = {
+            "deal_id": deal["id"],
+            "tax": 0,
+            "comments": "",
+            "discount": 0,
+            "discount_type": "percentage",
+            "tax_method": "inclusive",
+            "is_enabled": True,
+            "product_variation_id": None,
+            "billing_frequency": "one-time",
+            "billing_frequency_cycles": None,
+            "billing_start_date": None,
+            "currency": deal.get("currency", ctx.account.currency),
+            "order_nr": order,
+        }
+        doc.update(fields)
+        _check_billing(doc)
+        lines.append(ctx.store.insert(ctx.cid, ENTITY, doc))
+    _set_line_ids(ctx, deal["id"], [d["id"] for d in existing] + [d["id"] for d in lines])
+    _refresh_deal_value(ctx, deal["id"], [*existing, *lines])
+    return lines
 
 
 async def add_product(ctx: RequestContext) -> Response:
@@ -226,9 +238,7 @@ async def add_product(ctx: RequestContext) -> Response:
     body = ctx.json_object()
     with ctx.store.transaction():
         deal = _deal(ctx, ctx.path_params["id"])
-        fields = _fields(ctx, body, "", creating=True)
-        doc = _attach(ctx, deal, fields)
-        _refresh_deal_value(ctx, deal["id"])
+        (doc,) = _attach(ctx, deal, [_fields(ctx, body, "", creating=True)])
         return ok(render(doc), status=201)
 
 
@@ -252,8 +262,7 @@ async def add_products_bulk(ctx: RequestContext) -> Response:
     with ctx.store.transaction():
         deal = _deal(ctx, ctx.path_params["id"])
         checked = [_fields(ctx, item, f"data[{i}]", creating=True) for i, item in enumerate(items)]
-        docs = [_attach(ctx, deal, fields) for fields in checked]
-        _refresh_deal_value(ctx, deal["id"])
+        docs = _attach(ctx, deal, checked)
         return ok([render(d) for d in docs], status=201)
 
 
