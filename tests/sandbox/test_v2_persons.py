@@ -110,3 +110,13 @@ def test_response_keys_follow_the_spec_order(client: httpx.Client) -> None:
         "update_time",
     ]
     assert list(person)[-1] == "custom_fields"
+
+
+def test_phones_can_be_cleared(client: httpx.Client) -> None:
+    """PATCH phones: [] clears them; null breaks the spec (400)."""
+    person = _person(client, phones=[{"value": "+1 555 0101"}])
+    assert person["phones"] == [{"value": "+1 555 0101", "primary": True, "label": "work"}]
+    cleared = client.patch(f"/api/v2/persons/{person['id']}", json={"phones": []})
+    assert cleared.json()["data"]["phones"] == []
+    null = client.patch(f"/api/v2/persons/{person['id']}", json={"phones": None})
+    assert null.status_code == 400

@@ -148,6 +148,8 @@ def _is_num(v: Any) -> bool:
 
 
 def _check_kind(key: str, kind: str, value: Any) -> Any:
+    if value is None and kind in ("ids", "contacts"):
+        return []
     if value is None or kind in ("any", "custom"):
         return value
     expected = _TYPE_NAMES[kind]
@@ -533,9 +535,12 @@ def render(
     out = {k: doc[k] for k in order if k in doc}
     out.update((k, v) for k, v in doc.items() if k not in out and not k.startswith("_"))
     out.pop("marketing_status", None)
-    if entity == "persons" and not account.contact_sync:
+    if entity == "persons":
         for key in CONTACT_SYNC_KEYS:
-            out.pop(key, None)
+            if not account.contact_sync:
+                out.pop(key, None)
+            elif out.get(key) is None:
+                out[key] = [] if key == "im" else None
     if entity == "products":
         out["prices"] = [{"product_id": doc["id"], **p} for p in doc.get("prices") or []]
     obj = fields.FIELD_OBJECTS.get(entity)
