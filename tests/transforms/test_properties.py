@@ -102,7 +102,7 @@ VALUES: st.SearchStrategy[Value] = st.one_of(
 )
 
 _SETTINGS = settings(
-    max_examples=120,
+    max_examples=100,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
@@ -130,7 +130,7 @@ def test_never_raises(spec: str, value: Value, ctx_index: int) -> None:
 
 
 @pytest.mark.parametrize("spec", SPECS)
-@settings(_SETTINGS, max_examples=50)
+@settings(_SETTINGS, max_examples=40)
 @given(core=st.one_of(_text, _dateish, _phoneish, _moneyish, _emailish, _nameish))
 def test_problems_never_echo_the_value(spec: str, core: str) -> None:
     """No finding or warning message quotes the row value (marked here with a sentinel)."""

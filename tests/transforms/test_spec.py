@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from pdmigrate.errors import ConfigError
 from pdmigrate.transforms import (
     Chain,
+    Kind,
     Ok,
     Problem,
     TransformContext,
@@ -143,3 +145,23 @@ def test_internal_failure_becomes_a_problem() -> None:
     assert t("x", TransformContext()) == Problem(
         "text.internal_error", "text failed unexpectedly (RuntimeError)"
     )
+
+
+def test_chain_reports_what_it_returns() -> None:
+    """A chain's kind is its last step's, so confirm can match it to a field type."""
+    assert parse_chain("strip | date(dayfirst)").returns is Kind.TYPED
+    assert parse_chain("phone(AU)").returns is Kind.LIST
+    assert parse_chain("phone(AU) | join").returns is Kind.TEXT
+    assert parse_chain("").returns is Kind.TEXT
+
+
+def test_result_and_context_types_are_frozen() -> None:
+    """Ok, Problem, TransformContext and Chain cannot be changed after creation."""
+    for obj, attr in [
+        (Ok(1), "value"),
+        (Problem("a.b", "m"), "code"),
+        (TransformContext(), "timezone"),
+        (parse_chain("strip"), "steps"),
+    ]:
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(obj, attr, None)

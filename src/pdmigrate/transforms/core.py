@@ -305,6 +305,11 @@ class Chain:
         """The chain written back as a spec string (``strip | date(dayfirst)``)."""
         return " | ".join(t.spec for t in self.steps)
 
+    @property
+    def returns(self) -> Kind:
+        """The kind of value the chain gives (its last step's; text when empty)."""
+        return self.steps[-1].definition.returns if self.steps else Kind.TEXT
+
     def __call__(self, value: Value, ctx: TransformContext) -> Result:
         """Run every step in order, keeping the warnings of each."""
         warnings: list[Problem] = []
