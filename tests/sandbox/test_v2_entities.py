@@ -192,6 +192,8 @@ def test_products_create_is_201_with_prices(client: httpx.Client) -> None:
          "direct_cost": None, "notes": ""}
     ]  # fmt: skip
     assert product["billing_frequency"] == "one-time"
+    categorised = client.post("/api/v2/products", json={"name": "Floss", "category": 7})
+    assert categorised.json()["data"]["category"] == "7"
     dup = _error(
         client.post(
             "/api/v2/products",

@@ -470,6 +470,14 @@ def _activities(ctx: Ctx, changes: dict[str, Any], existing: dict[str, Any] | No
 
 
 def _products(ctx: Ctx, changes: dict[str, Any], existing: dict[str, Any] | None) -> None:
+    category = changes.get("category")
+    if category is not None:
+        if not _is_num(category) and not isinstance(category, str):
+            raise validation_error(
+                "category", f"Expected 'number' as value, got '{json_type(category)}'"
+            )
+        # The request takes a number, the answer shows it as a string (both per the spec).
+        changes["category"] = str(category)
     freq = changes.get("billing_frequency")
     allowed = ("one-time", "annually", "semi-annually", "quarterly", "monthly", "weekly")
     if freq is not None and freq not in allowed:
