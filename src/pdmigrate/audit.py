@@ -14,12 +14,19 @@ from __future__ import annotations
 import fnmatch
 import json
 from collections import Counter
-from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pdmigrate.audit_checks import HTML_MARKUP, VARCHAR_LIMIT, Checks, norm, plan_checks
+from pdmigrate.audit_checks import (
+    HTML_MARKUP,
+    VARCHAR_LIMIT,
+    Checks,
+    norm,
+    plain_email,
+    plain_phone,
+    plan_checks,
+)
 from pdmigrate.audit_model import (
     ADVICE,
     AuditOptions,
@@ -33,8 +40,9 @@ from pdmigrate.audit_model import (
 from pdmigrate.audit_store import KeyStore
 from pdmigrate.profiles import Profile
 from pdmigrate.records import Finding, Row
-from pdmigrate.sources import SourceFile, discover, read_rows
+from pdmigrate.sources import Reader, SourceFile
 from pdmigrate.transforms import Chain, Ok, Problem, TransformContext
+from pdmigrate.transforms.contact import placeholder_reason
 
 
 class Auditor:
@@ -256,6 +264,15 @@ class Auditor:
     def _run(self, chain: Chain, kind: str, value: str) -> tuple[str | None, tuple[Problem, ...]]:
         """Apply a type's transform, cached by value: the value as text (None if it failed)
         and the problems and warnings it raised."""
+        if kind == "phone" and plain_phone(value):
+            return value, ()
+        if kind == "email":
+            address = plain_email(value)
+            if address is not None:
+                reason = placeholder_reason(address, None)
+                if reason is None:
+                    return address, ()
+                return None, (Problem("email.placeholder", reason),)
         cache_key = (kind, value)
         hit = self._cache.get(cache_key)
         if hit is not None:
@@ -266,7 +283,7 @@ class Auditor:
             outcome = (None, (result,))
         else:
             outcome = (_as_text(result), result.warnings + self._plausible(kind, result))
-        if len(self._cache) > 200_000:
+        if len(self._cache) > 50_000:
             self._cache.clear()
         self._cache[cache_key] = outcome
         return outcome
@@ -544,16 +561,18 @@ def audit_exports(
     options: AuditOptions,
     *,
     scratch: Path | None = None,
-    files: Iterable[SourceFile] | None = None,
 ) -> AuditResult:
-    """Audit every recognised export under ``exports`` (keys kept in ``scratch`` SQLite)."""
+    """Audit every recognised export under ``exports`` (keys kept in ``scratch`` SQLite).
+
+    Each file is opened once: identified from its header, then streamed.
+    """
     with KeyStore(scratch) as store:
         auditor = Auditor(profile, options, store)
-        for source in files if files is not None else discover(profile, exports):
+        for source, rows in Reader(profile).sources(exports):
             auditor.add_file(source)
             if source.object is None:
                 continue
-            for item in read_rows(profile, source):
+            for item in rows:
                 auditor.add(source.object, item)
         return auditor.finish()
 

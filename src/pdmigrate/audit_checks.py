@@ -166,3 +166,37 @@ def plan_checks(profile: Profile, name: str) -> Checks:
 
 
 # -- the row checks --------------------------------------------------------------
+
+
+# --- fast paths -----------------------------------------------------------------------
+# The audit checks every phone and email of a large practice. Most are plainly fine;
+# those are recognised here in a microsecond. Anything else goes through the full
+# transform (phonenumbers, email-validator), which decides.
+
+_PHONE_CHARS = frozenset("0123456789 ()+-.")
+_EMAIL = re.compile(
+    r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*"
+    r"@((?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+([A-Za-z]{2,24}))"
+)
+_SPECIAL_TLDS = frozenset({"arpa", "invalid", "local", "localhost", "onion", "test"})
+
+
+def plain_phone(value: str) -> bool:
+    """True for a phone written with digits and ``()+-.`` only, 8 to 15 digits."""
+    if not _PHONE_CHARS.issuperset(value):
+        return False
+    digits = sum(ch.isdigit() for ch in value)
+    return 8 <= digits <= 15
+
+
+def plain_email(value: str) -> str | None:
+    """The normalised address when ``value`` is a plain ASCII address email-validator
+    accepts as is (domain lower-cased); None when the full check must decide."""
+    text = value.strip()
+    match = _EMAIL.fullmatch(text)
+    if match is None or len(text) > 254 or text.index("@") > 64:
+        return None
+    if match.group(2).lower() in _SPECIAL_TLDS or "--" in match.group(1):
+        return None
+    local, _, domain = text.partition("@")
+    return f"{local}@{domain.lower()}"

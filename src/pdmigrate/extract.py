@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Generator, Iterable, Iterator
+from functools import lru_cache
 from pathlib import Path
 from types import TracebackType
 
@@ -42,6 +43,7 @@ _MOJIBAKE = re.compile("[\u00c2\u00c3][\u0080-\u00bf]|\u00e2\u20ac")
 _SEP = "\x1f"
 
 
+@lru_cache(maxsize=65536)
 def normalise_header(text: str) -> str:
     """Header text reduced for matching: casefolded, punctuation and ``_`` to spaces.
 

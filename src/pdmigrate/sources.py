@@ -9,13 +9,14 @@ headers the profile does not know keep their own name and are reported once.
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from pdmigrate.extract import CSV_SUFFIXES, XLSX_SUFFIXES, open_table
-from pdmigrate.profiles import Profile, match_file
-from pdmigrate.profiles.match import OBJECT_THRESHOLD
+from pdmigrate.extract import CSV_SUFFIXES, XLSX_SUFFIXES, Table, open_table
+from pdmigrate.profiles import Profile, SourceObject, match_file
+from pdmigrate.profiles.match import OBJECT_THRESHOLD, FileMatch
 from pdmigrate.records import Finding, Row, TableInfo
 from pdmigrate.workspace import list_exports
 
@@ -36,86 +37,135 @@ class SourceFile:
     findings: tuple[Finding, ...] = field(default_factory=tuple)
 
 
-def _expected(profile: Profile) -> set[str]:
-    names: set[str] = set()
-    for obj in profile.objects:
-        for col in obj.columns:
-            names.add(col.name)
-            names.update(col.aliases)
-    return names
+def name_matches(obj: SourceObject, file_name: str) -> bool:
+    """True when ``file_name`` fits one of the object's file name patterns."""
+    base = file_name.replace("\\", "/").rsplit("/", 1)[-1].casefold()
+    return any(fnmatch.fnmatch(base, pattern.casefold()) for pattern in obj.file.patterns)
 
 
-def identify(profile: Profile, path: Path, name: str) -> SourceFile:
-    """Open one export just long enough to find its header and the object it holds."""
-    with open_table(path, expected=_expected(profile), name=name) as table:
-        info = table.info
-        pending = table.opening_findings
-    found = match_file(profile, name, list(info.header)) if info.header else None
-    obj = found.object if found is not None else None
-    findings = list(pending)
-    if obj is None:
-        findings.append(
-            Finding(
-                "warning",
-                "unknown_file",
-                name,
-                None,
-                None,
-                f"not recognised as any {profile.name} export (by name and header); not read",
-                fix="rename it like the documented export, or add column aliases to the profile",
-            )
+class Reader:
+    """Identifies and reads the exports of one profile (caching header matches).
+
+    Report exports come as dozens of files with one header (one per month and
+    dentist); the profile's fuzzy header match runs once per distinct header.
+    """
+
+    def __init__(self, profile: Profile) -> None:
+        self.profile = profile
+        self.expected: frozenset[str] = frozenset(
+            name
+            for obj in profile.objects
+            for col in obj.columns
+            for name in (col.name, *col.aliases)
         )
-    return SourceFile(
-        path=path,
-        name=name,
-        object=obj,
-        columns=dict(found.columns) if found is not None else {},
-        confidence=found.confidence if found is not None else 0.0,
-        info=info,
-        findings=tuple(findings),
-    )
+        self._matches: dict[tuple[tuple[str, ...], tuple[str, ...]], FileMatch] = {}
+
+    def match(self, name: str, header: tuple[str, ...]) -> FileMatch:
+        """The profile object a file with this name and header holds (cached)."""
+        by_name = tuple(o.name for o in self.profile.objects if name_matches(o, name))
+        key = (header, by_name)
+        found = self._matches.get(key)
+        if found is None:
+            found = self._matches[key] = match_file(self.profile, name, list(header))
+        return found
+
+    def open(self, path: Path, name: str) -> tuple[SourceFile, Table]:
+        """Open one export, find its header and the object it holds; the table stays open."""
+        table = open_table(path, expected=self.expected, name=name)
+        info = table.info
+        found = self.match(name, info.header) if info.header else None
+        obj = found.object if found is not None else None
+        findings = list(table.opening_findings)
+        if obj is None:
+            findings.append(
+                Finding(
+                    "warning",
+                    "unknown_file",
+                    name,
+                    None,
+                    None,
+                    f"not recognised as any {self.profile.name} export (by name and header); "
+                    "not read",
+                    fix="rename it like the documented export, or add column aliases",
+                )
+            )
+        source = SourceFile(
+            path=path,
+            name=name,
+            object=obj,
+            columns=dict(found.columns) if found is not None else {},
+            confidence=found.confidence if found is not None else 0.0,
+            info=info,
+            findings=tuple(findings),
+        )
+        return source, table
+
+    def identify(self, path: Path, name: str) -> SourceFile:
+        """Identify one export (reads only up to its header)."""
+        source, table = self.open(path, name)
+        table.close()
+        return source
+
+    def sources(self, exports: Path) -> Iterator[tuple[SourceFile, Iterator[Row | Finding]]]:
+        """Each data file under ``exports`` with its rows, read in one pass per file."""
+        for path in data_files(exports):
+            source, table = self.open(path, str(path.relative_to(exports)))
+            try:
+                yield source, self.rows(source, table)
+            finally:
+                table.close()
+
+    def rows(self, source: SourceFile, table: Table | None = None) -> Iterator[Row | Finding]:
+        """Stream one identified file: rows keyed by the profile's column names, and findings.
+
+        Findings carry the source object's name. Required columns missing from the
+        header give one error; unknown headers one info finding.
+        """
+        obj_name = source.object
+        columns = source.columns
+        yield from _header_findings(self.profile, source)
+        identity = all(header == column for header, column in columns.items())
+        if table is None:
+            info = source.info
+            table = open_table(
+                source.path,
+                expected=self.expected,
+                name=source.name,
+                encoding=info.encoding,
+                delimiter=info.delimiter,
+                sheet=info.sheet,
+            )
+        with table:
+            for item in table:
+                if isinstance(item, Finding):
+                    if item.code in _OPENING:
+                        continue  # reported with the file
+                    yield replace(item, object=obj_name)
+                elif identity:
+                    yield item
+                else:
+                    values = {columns.get(h, h): v for h, v in item.values.items()}
+                    yield Row(values, item.file, item.line, item.sheet)
+
+
+_OPENING = frozenset({"sheet", "encoding_detected", "encoding_uncertain", "title_rows_skipped"})
+
+
+def data_files(exports: Path) -> list[Path]:
+    """The export files under ``exports`` that are read as data (not attachments)."""
+    return [p for p in list_exports(exports) if p.suffix.lower() in DATA_SUFFIXES]
 
 
 def discover(profile: Profile, exports: Path) -> list[SourceFile]:
     """Every data file under ``exports``, identified (sorted by object, then name)."""
-    files = []
-    for path in list_exports(exports):
-        if path.suffix.lower() not in DATA_SUFFIXES:
-            continue
-        name = str(path.relative_to(exports))
-        files.append(identify(profile, path, name))
+    reader = Reader(profile)
+    files = [reader.identify(p, str(p.relative_to(exports))) for p in data_files(exports)]
     return sorted(files, key=lambda f: (f.object or "~", f.name))
 
 
 def read_rows(profile: Profile, source: SourceFile) -> Iterator[Row | Finding]:
-    """Stream one identified file: rows keyed by the profile's column names, and findings.
-
-    Findings carry the source object's name. Required columns missing from the header
-    give one error; unknown headers one info finding.
-    """
-    obj_name = source.object
-    columns = source.columns
-    yield from _header_findings(profile, source)
-    identity = all(header == column for header, column in columns.items())
-    info = source.info
-    with open_table(
-        source.path,
-        expected=_expected(profile),
-        name=source.name,
-        encoding=info.encoding,
-        delimiter=info.delimiter,
-        sheet=info.sheet,
-    ) as table:
-        for item in table:
-            if isinstance(item, Finding):
-                if item.code in {"sheet", "encoding_detected", "title_rows_skipped"}:
-                    continue  # already reported by discover
-                yield replace(item, object=obj_name)
-            elif identity:
-                yield item
-            else:
-                values = {columns.get(h, h): v for h, v in item.values.items()}
-                yield Row(values, item.file, item.line, item.sheet)
+    """Stream one identified file (see :meth:`Reader.rows`)."""
+    return Reader(profile).rows(source)
 
 
 def _header_findings(profile: Profile, source: SourceFile) -> Iterator[Finding]:

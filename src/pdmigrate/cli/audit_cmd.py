@@ -11,7 +11,7 @@ from pdmigrate.audit_model import AuditOptions
 from pdmigrate.audit_report import load_expected, write_html, write_quarantine
 from pdmigrate.cli.common import common_options, emit_json, err_console
 from pdmigrate.profiles import load_profile
-from pdmigrate.sources import discover
+from pdmigrate.sources import data_files
 from pdmigrate.state import hash_inputs, now_utc
 from pdmigrate.workspace import load_workspace
 
@@ -52,15 +52,14 @@ def audit_command(workspace: Path, as_json: bool, expected: Path | None) -> None
         max_file_mb=config.max_file_mb,
         expected=load_expected(expected) if expected is not None else None,
     )
-    files = discover(profile, config.exports)
     with ws.state() as state:
         run_id = state.start_run(
             "audit",
             profile=profile.name,
-            inputs=hash_inputs([f.path for f in files], config.exports),
+            inputs=hash_inputs(data_files(config.exports), config.exports),
         )
         try:
-            result = audit_exports(profile, config.exports, options, files=files)
+            result = audit_exports(profile, config.exports, options)
         except BaseException:
             state.finish_run(run_id, "failed")
             raise
