@@ -151,3 +151,12 @@ def test_bool_findings(run) -> None:
     assert run("bool", "maybe") == Problem("bool.unrecognised", "not a yes/no value")
     assert run("bool", "") == Ok(None)
     assert run("default(N) | bool", "") == Ok(False)
+
+
+@pytest.mark.parametrize("raw", ["1E+999999999", "9" * 40, 1e308])
+def test_huge_numbers_are_out_of_range(run, raw: object) -> None:
+    """Absurd magnitudes are findings, so nothing downstream builds a billion-digit int."""
+    assert run("decimal", raw) == Problem("decimal.out_of_range", "more than 30 digits")
+    result = run("int", raw)
+    assert isinstance(result, Problem)
+    assert result.code == "int.out_of_range"

@@ -154,7 +154,7 @@ def _from_cell(value: Value) -> _Raw | Problem | None:
             number = Decimal(str(value))
         except InvalidOperation:
             return None
-        if not number.is_finite() or number < 0:
+        if not number.is_finite() or number < 0 or number >= 100000:
             return None
         whole = int(number)
         frac = number - whole

@@ -51,6 +51,7 @@ _SYMBOLS: dict[str, tuple[str, ...]] = {
 _SYMBOL_RE = re.compile(r"A\$|AU\$|US\$|NZ\$|CA?\$|S\$|HK\$|\$|€|£|¥")
 _CODE_RE = re.compile(r"(?<![A-Za-z])([A-Z]{3})(?![A-Za-z])")
 _PLAIN = re.compile(r"\d+(?:[.,]\d*)?|[.,]\d+")
+_MAX_DIGITS = 30  # no practice amount or count needs more; huge exponents stay bounded
 _EXPONENT = re.compile(r"\d+(?:\.\d+)?[eE][+-]?\d+")
 
 
@@ -78,6 +79,8 @@ def parse_number(text: str, decimal_sep: Sep, name: str) -> Decimal | Problem:
         return Problem(f"{name}.unparseable", "not a number")
     if _EXPONENT.fullmatch(t):
         number = Decimal(t)
+        if number and not -_MAX_DIGITS <= number.adjusted() <= _MAX_DIGITS:
+            return Problem(f"{name}.out_of_range", f"more than {_MAX_DIGITS} digits")
         return -number if negative else number
     has_dot, has_comma = "." in t, "," in t
     if has_dot and has_comma:
@@ -106,6 +109,8 @@ def parse_number(text: str, decimal_sep: Sep, name: str) -> Decimal | Problem:
         number = Decimal(t)
     except InvalidOperation:
         return Problem(f"{name}.unparseable", "not a number")
+    if number and number.adjusted() > _MAX_DIGITS:
+        return Problem(f"{name}.out_of_range", f"more than {_MAX_DIGITS} digits")
     return -number if negative else number
 
 
@@ -129,6 +134,8 @@ def _from_value(value: Value, sep: Sep, name: str) -> Decimal | Problem:
         return wrong_type(name, "a number")
     if not number.is_finite():
         return Problem(f"{name}.unparseable", "not a finite number")
+    if number and number.adjusted() > _MAX_DIGITS:
+        return Problem(f"{name}.out_of_range", f"more than {_MAX_DIGITS} digits")
     return number
 
 
