@@ -1,0 +1,192 @@
+"""Match an export's actual headers to a profile object's columns, beyond its aliases.
+
+The profile's own matcher (:func:`pdmigrate.profiles.match.map_columns`) knows each
+column's documented name and aliases. Real exports drift further: ``Pt Last``,
+``Birth Dt``, ``Zip/Postal``, ``Mobile #``. Here every header and every candidate is
+first rewritten word by word through a synonym table (``dt`` -> ``date``, ``pt`` ->
+``patient``, ``cell`` -> ``mobile``...), then compared with rapidfuzz. A header the
+profile already matched keeps its match; the rest are matched one-to-one, best
+score first. Scores are in [0, 1] and become the confidence of the proposed line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from rapidfuzz import fuzz
+
+from pdmigrate.profiles.match import map_columns, normalise_header
+from pdmigrate.profiles.model import SourceObject
+
+#: A header must score at least this (0-1) after synonym rewriting to match a column.
+SYNONYM_THRESHOLD = 0.86
+
+#: Word (or short phrase) -> canonical words. Applied to headers and candidates alike.
+SYNONYMS: dict[str, str] = {
+    "dt": "date",
+    "dte": "date",
+    "d o b": "date of birth",
+    "birth date": "date of birth",
+    "birthdate": "date of birth",
+    "birthday": "date of birth",
+    "bday": "date of birth",
+    "born": "date of birth",
+    "pt": "patient",
+    "pat": "patient",
+    "patient": "patient",
+    "cl": "client",
+    "cust": "client",
+    "customer": "client",
+    "fname": "first name",
+    "firstname": "first name",
+    "forename": "first name",
+    "given": "first",
+    "lname": "last name",
+    "lastname": "last name",
+    "surname": "last name",
+    "family name": "last name",
+    "mi": "middle",
+    "cell": "mobile",
+    "cellphone": "mobile",
+    "mob": "mobile",
+    "tel": "phone",
+    "telephone": "phone",
+    "ph": "phone",
+    "phone #": "phone",
+    "e mail": "email",
+    "mail": "email",
+    "emailaddress": "email",
+    "addr": "address",
+    "street": "address",
+    "line1": "1",
+    "line2": "2",
+    "zip": "postcode",
+    "zipcode": "postcode",
+    "zip code": "postcode",
+    "postal code": "postcode",
+    "post code": "postcode",
+    "postal": "postcode",
+    "suburb": "city",
+    "town": "city",
+    "st": "state",
+    "prov": "state",
+    "province": "state",
+    "county": "state",
+    "appt": "appointment",
+    "appt.": "appointment",
+    "apt": "appointment",
+    "dos": "date of service",
+    "svc": "service",
+    "amt": "amount",
+    "tot": "total",
+    "bal": "balance",
+    "qty": "quantity",
+    "desc": "description",
+    "descr": "description",
+    "dr": "provider",
+    "doctor": "provider",
+    "clinician": "provider",
+    "dentist": "provider",
+    "practitioner": "provider",
+    "tkpr": "timekeeper",
+    "ref": "referring",
+    "referral": "referring",
+    "ins": "insurance",
+    "insurer": "insurance",
+    "carrier": "insurance",
+    "stat": "status",
+    "sts": "status",
+    "id #": "id",
+    "#": "number",
+    "no": "number",
+    "num": "number",
+    "nbr": "number",
+    "created on": "created",
+    "date created": "created",
+    "created date": "created",
+    "entered": "created",
+    "opened": "open date",
+    "closed": "close date",
+    "hrs": "hours",
+    "yn": "",
+}
+
+_SPLIT = re.compile(r"[\s/]+")
+
+
+class HeaderMatch(NamedTuple):
+    """A header matched to a profile column with a confidence and how it was found."""
+
+    column: str
+    confidence: float
+    how: str
+
+
+def canonical(text: str) -> str:
+    """A header folded (profile normaliser) and rewritten through :data:`SYNONYMS`."""
+    norm = normalise_header(text)
+    norm = norm.replace("#", " number ").replace("/", " ")
+    words = [w for w in _SPLIT.split(norm) if w]
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        for size in (3, 2, 1):
+            phrase = " ".join(words[i : i + size])
+            if len(words[i : i + size]) == size and phrase in SYNONYMS:
+                out.extend(SYNONYMS[phrase].split())
+                i += size
+                break
+        else:
+            out.append(words[i])
+            i += 1
+    deduped: list[str] = []
+    for word in out:
+        if not deduped or deduped[-1] != word:
+            deduped.append(word)
+    return " ".join(deduped)
+
+
+def _score(a: str, b: str) -> float:
+    if not a or not b:
+        return 0.0
+    if a == b or set(a.split()) == set(b.split()):
+        return 1.0
+    return max(fuzz.token_sort_ratio(a, b), fuzz.ratio(a, b)) / 100.0
+
+
+def _object_terms(obj: SourceObject, column: str) -> list[str]:
+    col = obj.column(column)
+    terms = [canonical(col.name), *(canonical(a) for a in col.aliases)]
+    return [t for t in dict.fromkeys(terms) if t]
+
+
+def match_headers(obj: SourceObject, headers: Sequence[str]) -> dict[str, HeaderMatch]:
+    """``{header: HeaderMatch}`` for every header that matches one of ``obj``'s columns."""
+    found: dict[str, HeaderMatch] = {}
+    direct, _ = map_columns(obj, headers)
+    for header, column in direct.items():
+        exact = normalise_header(header) in {
+            normalise_header(n) for n in (column, *obj.column(column).aliases)
+        }
+        found[header] = HeaderMatch(column, 1.0 if exact else 0.92, "alias" if exact else "fuzzy")
+    taken = {m.column for m in found.values()}
+    scored: list[tuple[float, str, str]] = []
+    for header in headers:
+        if header in found or not normalise_header(header):
+            continue
+        want = canonical(header)
+        for col in obj.columns:
+            if col.name in taken:
+                continue
+            best = max((_score(want, term) for term in _object_terms(obj, col.name)), default=0.0)
+            if best >= SYNONYM_THRESHOLD:
+                scored.append((best, header, col.name))
+    scored.sort(key=lambda t: (-t[0], headers.index(t[1])))
+    for score, header, column in scored:
+        if header in found or column in taken:
+            continue
+        found[header] = HeaderMatch(column, round(0.9 * score, 3), "synonym")
+        taken.add(column)
+    return found

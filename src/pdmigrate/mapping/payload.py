@@ -1,0 +1,91 @@
+"""The values apply produces: payloads with named fields, refs, findings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pdmigrate.mapping.model import Mapping as MappingFile
+from pdmigrate.mapping.model import (
+    MappingObject,
+)
+from pdmigrate.records import Finding
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """A link by source identity: mapped object ``to`` (or an entity) and the key or name."""
+
+    to: str
+    key: str
+    match: str = "key"
+
+    def to_dict(self) -> dict[str, str]:
+        """JSON-ready."""
+        return {"to": self.to, "key": self.key, "match": self.match}
+
+
+@dataclass(frozen=True, slots=True)
+class Payload:
+    """One record to write (or fields to add to a record, when ``update_of`` is set)."""
+
+    object: str
+    entity: str
+    source_key: str
+    fields: dict[str, Any]
+    links: dict[str, Ref | tuple[Ref, ...]] = field(default_factory=dict)
+    where: str = ""
+    update_of: Ref | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (for reports and tests)."""
+        links = {
+            k: (v.to_dict() if isinstance(v, Ref) else [r.to_dict() for r in v])
+            for k, v in self.links.items()
+        }
+        return {
+            "object": self.object,
+            "entity": self.entity,
+            "source_key": self.source_key,
+            "fields": self.fields,
+            "links": links,
+            "where": self.where,
+            "update_of": None if self.update_of is None else self.update_of.to_dict(),
+        }
+
+
+@dataclass
+class Applied:
+    """Payloads and findings from applying a mapping (or one object) to rows."""
+
+    payloads: list[Payload] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    def extend(self, other: Applied) -> None:
+        """Add another result's payloads and findings."""
+        self.payloads.extend(other.payloads)
+        self.findings.extend(other.findings)
+
+    def of(self, object_id: str, entity: str | None = None) -> list[Payload]:
+        """The payloads of one mapping object (and entity)."""
+        return [
+            p
+            for p in self.payloads
+            if p.object == object_id and (entity is None or p.entity == entity)
+        ]
+
+
+@dataclass(frozen=True)
+class ApplyContext:
+    """What apply needs beyond the mapping: names for subject templates, firm rules."""
+
+    practice_name: str = "Practice"
+    person_names: Mapping[str, str] = field(default_factory=dict)
+    firm_name_patterns: Sequence[str] = ()
+    firm_categories: Sequence[str] = ()
+
+
+def source_key(mapping: MappingFile, obj: MappingObject, key: Sequence[str]) -> str:
+    """``profile/object/key`` (landing rules §0), composite keys joined with ``|``."""
+    return f"{mapping.profile}/{obj.id}/{'|'.join(key)}"
