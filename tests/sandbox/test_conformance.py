@@ -99,6 +99,7 @@ def _walk_v2_entities(call: Walk) -> dict[str, int]:
         },
     )
     ids["deal"] = deal["id"]
+    ids["pipeline"], ids["stage"] = pipeline["id"], stage["id"]
     product = call(
         "POST",
         "/api/v2/products",
@@ -217,6 +218,7 @@ def _walk_searches_and_deal_products(call: Walk, ids: dict[str, int], keys: dict
     call("GET", "/api/v2/persons/search?term=Ada&fields=name")
     call("GET", "/api/v2/organizations/search?term=Harbour")
     call("GET", "/api/v2/deals/search?term=Implant")
+    call("GET", "/api/v2/itemSearch?term=Harbour&item_types=organization,person&limit=100")
     hits = call(
         "GET",
         "/api/v2/itemSearch/field?term=PM-000042&entity_type=person&match=exact"
@@ -348,20 +350,18 @@ def test_walk_every_endpoint_without_spec_problems(walk: Walk) -> None:
     _walk_searches_and_deal_products(call, ids, keys)
     _walk_v1(call, ids)
     _walk_errors(call)
-    for entity in ("activities", "deals", "persons", "products", "stages", "organizations"):
-        entity_id = {
-            "activities": ids["activity"],
-            "deals": ids["deal"],
-            "persons": ids["person"],
-            "products": ids["product"],
-            "organizations": ids["org"],
-        }.get(entity)
-        if entity_id is None:
-            stages = call("GET", "/api/v2/stages")
-            entity_id = stages[-1]["id"]
-        call("DELETE", f"/api/v2/{entity}/{entity_id}")
-    pipelines = call("GET", "/api/v2/pipelines")
-    call("DELETE", f"/api/v2/pipelines/{pipelines[-1]['id']}")
+    deletes = {
+        "activities": ids["activity"],
+        "deals": ids["deal"],
+        "persons": ids["person"],
+        "products": ids["product"],
+        "stages": ids["stage"],
+        "pipelines": ids["pipeline"],
+        "organizations": ids["org"],
+    }
+    for entity, entity_id in deletes.items():
+        assert call("DELETE", f"/api/v2/{entity}/{entity_id}") == {"id": entity_id}
+        call("GET", f"/api/v2/{entity}/{entity_id}", 404)  # soft-deleted: gone from reads
     assert sandbox.spec_problems == []
     missing = {(r.method, r.path) for r in sandbox.routes} - call.hit
     assert missing == set()

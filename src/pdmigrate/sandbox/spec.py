@@ -21,7 +21,7 @@ import fnmatch
 import re
 import threading
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -32,9 +32,11 @@ import yaml
 from pdmigrate.sandbox.spec_deviations import (
     KNOWN_SPEC_DEVIATIONS,
     Direction,
-    Fix,
     SpecDeviation,
     SpecName,
+    apply_deviations,
+    expand_schema,
+    reach,
 )
 
 __all__ = [
@@ -143,6 +145,7 @@ _LOCK = threading.RLock()
 _SPECS: dict[str, dict[str, Any]] = {}
 _ROUTES: dict[str, list[tuple[re.Pattern[str], str, list[str]]]] = {}
 _COMPILED: dict[tuple[Any, ...], jsonschema_rs.Validator | None] = {}
+_PARAMS: dict[tuple[Any, ...], dict[str, Any] | None] = {}
 
 
 def load_spec(name: SpecName) -> dict[str, Any]:
@@ -205,37 +208,6 @@ def _op(op: Operation) -> dict[str, Any]:
 # --- OpenAPI 3.0 schema -> JSON Schema draft 4, with deviations applied ----------------
 
 
-def _expand(node: Any) -> Iterator[dict[str, Any]]:
-    if not isinstance(node, dict):
-        return
-    yield node
-    for key in ("allOf", "oneOf", "anyOf"):
-        for branch in node.get(key, ()):
-            yield from _expand(branch)
-    if isinstance(node.get("items"), dict):
-        yield from _expand(node["items"])
-
-
-def _reach(node: Any, segments: list[str]) -> Iterator[dict[str, Any]]:
-    if not segments:
-        if isinstance(node, dict):
-            yield node
-        return
-    for n in _expand(node):
-        props: dict[str, Any] = n.get("properties", {})
-        children = props.values() if segments[0] == "*" else [props.get(segments[0])]
-        for child in children:
-            if child is not None:
-                yield from _reach(child, segments[1:])
-
-
-def _apply_fix(node: dict[str, Any], fix: Fix) -> None:
-    if fix == "nullable":
-        node["nullable"] = True
-    elif fix == "any-format":
-        node.pop("format", None)
-
-
 def deviations_for(op: Operation, direction: Direction) -> list[SpecDeviation]:
     """The entries of :data:`KNOWN_SPEC_DEVIATIONS` that apply to one operation."""
     return [
@@ -247,15 +219,33 @@ def deviations_for(op: Operation, direction: Direction) -> list[SpecDeviation]:
     ]
 
 
-def apply_deviations(schema: Any, deviations: list[SpecDeviation]) -> int:
-    """Apply deviations to a schema in place; returns how many schema nodes changed."""
-    changed = 0
-    for dev in deviations:
-        for pointer in dev.fields:
-            for node in _reach(schema, pointer.split(".")):
-                _apply_fix(node, dev.fix)
-                changed += 1
-    return changed
+def deviation_targets(dev: SpecDeviation) -> dict[str, int]:
+    """How many schema nodes each pointer of a deviation reaches across its spec."""
+    counts = dict.fromkeys(dev.fields, 0)
+    for template, item in load_spec(dev.spec)["paths"].items():
+        for method, raw in item.items():
+            op = Operation(dev.spec, method, template, {}, raw.get("x-token-cost"))
+            if not any(fnmatch.fnmatchcase(op.key, pat) for pat in dev.operations):
+                continue
+            if dev.direction == "request":
+                params: dict[str, Any] = {}
+                for p in raw.get("parameters", []):
+                    params.setdefault(p.get("in"), {"properties": {}})
+                    params[p.get("in")]["properties"][p["name"]] = p.get("schema", {})
+                schemas = [{"properties": params}]
+                schemas += [c.get("schema", {}) for c in _contents(raw.get("requestBody"))]
+            else:
+                schemas = [
+                    c.get("schema", {}) for r in raw["responses"].values() for c in _contents(r)
+                ]
+            for schema in schemas:
+                for pointer in dev.fields:
+                    counts[pointer] += sum(1 for _ in reach(schema, pointer.split(".")))
+    return counts
+
+
+def _contents(holder: Any) -> list[dict[str, Any]]:
+    return list(((holder or {}).get("content") or {}).values())
 
 
 def to_json_schema(node: Any) -> Any:
@@ -311,13 +301,21 @@ def operation_schema(op: Operation, direction: Direction, raw: Any) -> Any:
     return to_json_schema(schema)
 
 
-def _params_schema(op: Operation, where: str) -> dict[str, Any] | None:
+def params_schema(op: Operation, where: str) -> dict[str, Any] | None:
+    """The ``path`` or ``query`` parameters of an operation as one object schema.
+
+    Deviations address a parameter as ``"query.<name>"`` (or ``"path.<name>"``).
+    """
     params = [p for p in _op(op).get("parameters", []) if p.get("in") == where]
     if not params:
         return None
+    raw = {"properties": {where: {"properties": {p["name"]: p.get("schema", {}) for p in params}}}}
+    raw = copy.deepcopy(raw)
+    apply_deviations(raw, deviations_for(op, "request"))
+    props = raw["properties"][where]["properties"]
     schema: dict[str, Any] = {
         "type": "object",
-        "properties": {p["name"]: to_json_schema(p.get("schema", {})) for p in params},
+        "properties": {name: to_json_schema(sub) for name, sub in props.items()},
     }
     required = [p["name"] for p in params if p.get("required")]
     if required:
@@ -425,7 +423,7 @@ def _coerce(raw: Any, schema: Mapping[str, Any]) -> Any:
 
 def _coerce_object(values: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[str, Any]:
     props: dict[str, Any] = {}
-    for node in _expand(dict(schema)):
+    for node in expand_schema(dict(schema)):
         props.update(node.get("properties", {}))
     return {k: _coerce(v, props.get(k, {})) for k, v in values.items()}
 
@@ -471,10 +469,14 @@ class SpecValidator:
     def _check_params(
         self, op: Operation, where: str, values: Mapping[str, Any]
     ) -> ValidationProblem | None:
-        schema = _params_schema(op, where)
+        key = (op.spec, op.key, "params", where)
+        with _LOCK:
+            if key not in _PARAMS:
+                _PARAMS[key] = params_schema(op, where)
+            schema = _PARAMS[key]
         if schema is None:
             return None
-        validator = _compiled((op.spec, op.key, "params", where), lambda: schema)
+        validator = _compiled(key, lambda: schema)
         if validator is None:
             return None
         props: dict[str, Any] = schema["properties"]

@@ -16,12 +16,13 @@ for this request", client-nodejs#651), and the handlers carry the other live rul
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 SpecName = Literal["v1", "v2"]
 Direction = Literal["request", "response"]
-Fix = Literal["nullable", "any-format"]
+Fix = Literal["nullable", "any-format", "comma-list"]
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,9 @@ class SpecDeviation:
     the walk steps through ``allOf``/``oneOf``/``anyOf`` branches and array items by
     itself, so one pointer covers a single record and a list page; ``*`` stands for
     every property of an object. ``fix`` is what
-    changes there: ``nullable`` accepts null as well, ``any-format`` drops ``format``.
+    changes there: ``nullable`` accepts null as well, ``any-format`` drops ``format``,
+    ``comma-list`` reads an enum string as a comma-separated list of enum values.
+    Request parameters are addressed as ``query.<name>`` / ``path.<name>``.
     """
 
     spec: SpecName
@@ -239,4 +242,62 @@ KNOWN_SPEC_DEVIATIONS: tuple[SpecDeviation, ...] = (
         _UNSET_IS_NULL + "A file is attached to one record; the spec's own example nulls "
         "log_id the same way.",
     ),
+    SpecDeviation(
+        "v2",
+        ("GET *",),
+        "request",
+        ("query.include_fields", "query.fields", "query.item_types", "query.status"),
+        "comma-list",
+        "The spec types these query parameters as one enum string, yet their descriptions "
+        "say 'comma-separated' (e.g. itemSearch item_types=person,organization); each "
+        "comma-separated value must be one of the enum values.",
+    ),
 )
+
+
+def expand_schema(node: Any) -> Iterator[dict[str, Any]]:
+    """A schema node, its allOf/oneOf/anyOf branches and array items, recursively."""
+    if not isinstance(node, dict):
+        return
+    yield node
+    for key in ("allOf", "oneOf", "anyOf"):
+        for branch in node.get(key, ()):
+            yield from expand_schema(branch)
+    if isinstance(node.get("items"), dict):
+        yield from expand_schema(node["items"])
+
+
+def reach(node: Any, segments: list[str]) -> Iterator[dict[str, Any]]:
+    """The schema nodes a pointer's segments lead to (``*`` = every property)."""
+    if not segments:
+        if isinstance(node, dict):
+            yield node
+        return
+    for n in expand_schema(node):
+        props: dict[str, Any] = n.get("properties", {})
+        children = props.values() if segments[0] == "*" else [props.get(segments[0])]
+        for child in children:
+            if child is not None:
+                yield from reach(child, segments[1:])
+
+
+def _apply_fix(node: dict[str, Any], fix: Fix) -> None:
+    if fix == "nullable":
+        node["nullable"] = True
+    elif fix == "any-format":
+        node.pop("format", None)
+    elif fix == "comma-list" and "enum" in node:
+        # a comma-separated string of enum values: the query coercion splits it
+        enum = node.pop("enum")
+        node.update({"type": "array", "items": {"type": "string", "enum": enum}})
+
+
+def apply_deviations(schema: Any, deviations: list[SpecDeviation]) -> int:
+    """Apply deviations to a schema in place; returns how many schema nodes changed."""
+    changed = 0
+    for dev in deviations:
+        for pointer in dev.fields:
+            for node in reach(schema, pointer.split(".")):
+                _apply_fix(node, dev.fix)
+                changed += 1
+    return changed
