@@ -75,7 +75,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str], Path]]:
     tokens.write_text(f"# the only accepted token\n{TOKEN} 7\n", encoding="utf-8")
     proc = subprocess.Popen(
         [*PDMIGRATE, "sandbox", "serve", "--port", "0", "--json", "--db", str(db),
-         "--tokens", str(tokens), "--plan", "growth"],
+         "--tokens", str(tokens), "--plan", "growth", "--max-file-mb", "1"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -121,6 +121,16 @@ def test_serve_answers_persons_with_a_spec_shaped_envelope(
     assert int(response.headers["x-ratelimit-remaining"]) == 38
     assert response.headers["x-token-cost"] == "10"
 
+    with httpx.Client(base_url=url, headers={"x-api-token": TOKEN}, timeout=30) as client:
+        person_id = created.json()["data"]["id"]
+        big = client.post(
+            "/api/v1/files",
+            files={"file": ("scan.tif", b"\0" * (1024 * 1024 + 1), "image/tiff")},
+            data={"person_id": str(person_id)},
+        )
+        assert big.status_code == 413
+        assert big.json()["code"] == "ERR_FILE_TOO_LARGE"
+
     refused = httpx.get(f"{url}/api/v2/persons", headers={"x-api-token": "not-listed"})
     assert refused.status_code == 401
     assert refused.json()["error"] == "unauthorized access"
@@ -139,6 +149,32 @@ def test_serve_answers_persons_with_a_spec_shaped_envelope(
     assert account["account"]["company_id"] == 7
     assert [p["name"] for p in account["records"]["persons"]] == ["Ada Lovelace"]
     assert TOKEN not in dumped.stdout
+
+
+def test_build_config_merges_latency_into_the_fault_spec(tmp_path: Path) -> None:
+    """--latency-ms fills the fault spec's latency; giving it in both places is refused."""
+    from pdmigrate.cli.sandbox_cmd import build_config
+    from pdmigrate.errors import UsageError
+
+    common: dict[str, Any] = {"db": None, "plan": "premium", "seats": 3, "tokens": None,
+                              "users": None, "contact_sync": "on", "fair_use": False}  # fmt: skip
+    config = build_config(latency_ms=120, faults="seed=7,5xx=0.05", **common)
+    assert config.faults is not None
+    assert (config.faults.latency_ms, config.faults.error_rate, config.faults.seed) == (
+        120.0,
+        0.05,
+        7,
+    )
+    assert (config.plan, config.seats, config.contact_sync, config.fair_use) == (
+        "premium",
+        3,
+        True,
+        False,
+    )
+    with pytest.raises(UsageError, match="not both"):
+        build_config(latency_ms=120, faults="latency=100+-20", **common)
+    plain = build_config(latency_ms=50, faults=None, max_file_bytes=10, **common)
+    assert (plain.faults, plain.latency_ms, plain.max_file_bytes) == (None, 50, 10)
 
 
 def test_dump_prints_every_account_as_json(

@@ -185,6 +185,12 @@ def build_config(
     help='Users seeded in every new account: JSON list of {"name", "email"}.',
 )
 @click.option(
+    "--max-file-mb",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Largest file POST /v1/files accepts, in MB (default 50; larger gets a 413).",
+)
+@click.option(
     "--contact-sync",
     type=click.Choice(["on", "off"]),
     default="off",
@@ -208,6 +214,7 @@ def serve(
     faults: str | None,
     tokens: Path | None,
     users: Path | None,
+    max_file_mb: int | None,
     contact_sync: str,
     no_fair_use: bool,
 ) -> None:
@@ -221,6 +228,8 @@ def serve(
         db, token_map, ws_plan, max_file_bytes = workspace_sandbox(workspace)
         if not _explicit("plan"):
             plan = ws_plan
+    if max_file_mb is not None:
+        max_file_bytes = max_file_mb * 1024 * 1024
     config = build_config(
         db=db,
         plan=plan,
