@@ -185,3 +185,16 @@ def test_dump_shows_file_size_and_hash_not_bytes(client: httpx.Client, sandbox: 
     assert blob["size"] == 5
     assert blob["sha256"] == "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
     assert "content_b64" not in blob
+
+
+def test_upload_to_a_lead_and_a_deal(client: httpx.Client) -> None:
+    """A file can hang off a lead (UUID) and a deal at once; both names are filled."""
+    person_id = _person(client)
+    lead_id = client.post(
+        "/api/v1/leads", json={"title": "Enquiry", "person_id": person_id}
+    ).json()["data"]["id"]
+    deal_id = client.post("/api/v2/deals", json={"title": "Plan"}).json()["data"]["id"]
+    data = _upload(client, lead_id=lead_id, deal_id=deal_id).json()["data"]
+    assert (data["lead_id"], data["lead_name"]) == (lead_id, "Enquiry")
+    assert (data["deal_id"], data["deal_name"]) == (deal_id, "Plan")
+    assert data["person_id"] is None

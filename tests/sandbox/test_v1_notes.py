@@ -262,3 +262,23 @@ def test_v1_prefix_without_api_is_served(client: httpx.Client) -> None:
     person_id = _person(client)
     _note(client, content="x", person_id=person_id)
     assert len(client.get("/v1/notes").json()["data"]) == 1
+
+
+def test_note_on_a_lead(client: httpx.Client) -> None:
+    """A lead (UUID) is a valid parent; an unknown lead UUID is refused."""
+    person_id = _person(client)
+    lead = client.post("/api/v1/leads", json={"title": "Enquiry", "person_id": person_id})
+    lead_id = lead.json()["data"]["id"]
+    note = _note(client, content="called back", lead_id=lead_id)
+    assert (note["lead_id"], note["person_id"]) == (lead_id, None)
+    assert [n["id"] for n in client.get("/api/v1/notes", params={"lead_id": lead_id}).json()[
+        "data"
+    ]] == [note["id"]]  # fmt: skip
+    unknown = client.post(
+        "/api/v1/notes",
+        json={"content": "x", "lead_id": "adf21080-0e10-11eb-879b-05d71fb426ec"},
+    )
+    assert unknown.status_code == 400
+    assert unknown.json()["error"] == (
+        "Lead with id adf21080-0e10-11eb-879b-05d71fb426ec does not exist"
+    )
