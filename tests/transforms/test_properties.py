@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from types import MappingProxyType
 
 import pytest
@@ -176,3 +177,25 @@ def test_datetime_lands_on_the_local_clock(local: dt.datetime, zone: str) -> Non
         assert back > local
     else:
         assert back == local
+
+
+HOSTILE = {
+    "spaces": " " * 100_000,
+    "dashes": "1" + " -" * 50_000,
+    "open tags": "<a" * 50_000,
+    "pre spaces": "<pre>" + " " * 100_000 + "</pre>",
+    "digits and commas": "1," * 50_000,
+    "at signs": "a@" * 50_000,
+    "parentheses": "(" * 50_000,
+}
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_hostile_long_cells_stay_fast(spec: str) -> None:
+    """100 KB of pathological text gives a result in well under a second per cell."""
+    transform = parse_transform(spec)
+    for text in HOSTILE.values():
+        started = time.perf_counter()
+        result = transform.body(text, CONTEXTS[0])
+        assert isinstance(result, Ok | Problem)
+        assert time.perf_counter() - started < 1.0

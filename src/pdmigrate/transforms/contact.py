@@ -181,6 +181,7 @@ PLACEHOLDER_LOCALS = frozenset(
 PLACEHOLDER_DOMAINS = frozenset(
     {"none.com", "noemail.com", "nomail.com", "none.none", "email.none", "no.email", "na.com"}
 )
+_MAX_EMAIL_TEXT = 1000  # four 254-character addresses and their separators
 _SPLIT_EMAILS = re.compile(r"[;,\s]+")
 
 
@@ -213,6 +214,8 @@ def _email(args: Args, spec: str) -> Body:
         if not isinstance(value, str):
             return wrong_type("email", "text")
         text = value.strip()
+        if len(text) > _MAX_EMAIL_TEXT:
+            return Problem("email.invalid", f"more than {_MAX_EMAIL_TEXT} characters")
         if "<" in text and text.endswith(">"):
             text = text[text.rfind("<") + 1 : -1]
         text = re.sub(r"^mailto:", "", text.strip(), flags=re.IGNORECASE)

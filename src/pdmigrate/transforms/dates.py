@@ -109,8 +109,13 @@ class _Raw:
     fraction: Decimal | None = None
 
 
+_MAX_DATE_TEXT = 64  # longer cells are not dates; keeps the patterns linear in practice
+
+
 def _read(text: str) -> _Raw | None:
     text = text.strip()
+    if len(text) > _MAX_DATE_TEXT:
+        return None
     m = _YEAR_FIRST.fullmatch(text) or _COMPACT.fullmatch(text)
     if m:
         y, mo, d = int(m["y"]), int(m["m"]), int(m["d"])
@@ -263,7 +268,7 @@ def _date(args: Args, spec: str) -> Body:
 def parse_time_text(text: str) -> dt.time | None:
     """``9:30``, ``09:30:15``, ``9:30 PM``, ``9am``, ``0930`` -> a time; None if not a time."""
     text = text.strip()
-    if not text:
+    if not text or len(text) > _MAX_DATE_TEXT:
         return None
     m = _TIME_COMPACT.fullmatch(text)
     if m and len(text) >= 3:

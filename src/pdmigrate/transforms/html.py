@@ -29,7 +29,7 @@ from pdmigrate.transforms.core import (
     wrong_type,
 )
 
-_TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^>]*>|<!--")
+_TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^<>]*>|<!--")
 _BLOCK = frozenset(
     {"p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "table", "blockquote", "pre", "hr"}
 )
@@ -50,9 +50,7 @@ SAFE_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
 
 _LINE_MARK = "\ue000"  # a block boundary worth one line break
 _PARA_MARK = "\ue001"  # a block boundary worth a blank line
-_MARKS = re.compile(
-    f"[{_LINE_MARK}{_PARA_MARK} \t]*[{_LINE_MARK}{_PARA_MARK}][{_LINE_MARK}{_PARA_MARK} \t]*"
-)
+_MARKS = re.compile(f"[{_LINE_MARK}{_PARA_MARK}](?:[ \\t]*[{_LINE_MARK}{_PARA_MARK}])*")
 
 
 class _TextParser(HTMLParser):

@@ -51,6 +51,7 @@ _SYMBOLS: dict[str, tuple[str, ...]] = {
 _SYMBOL_RE = re.compile(r"A\$|AU\$|US\$|NZ\$|CA?\$|S\$|HK\$|\$|€|£|¥")
 _CODE_RE = re.compile(r"(?<![A-Za-z])([A-Z]{3})(?![A-Za-z])")
 _PLAIN = re.compile(r"\d+(?:[.,]\d*)?|[.,]\d+")
+_MAX_NUMBER_TEXT = 64
 _MAX_DIGITS = 30  # no practice amount or count needs more; huge exponents stay bounded
 _EXPONENT = re.compile(r"\d+(?:\.\d+)?[eE][+-]?\d+")
 
@@ -64,6 +65,8 @@ def _grouped(text: str, group: str, dec: str | None) -> bool:
 
 def parse_number(text: str, decimal_sep: Sep, name: str) -> Decimal | Problem:
     """Read a plain number (no currency) as the locale writes it; a Problem if it is not one."""
+    if len(text) > _MAX_NUMBER_TEXT:
+        return Problem(f"{name}.unparseable", f"more than {_MAX_NUMBER_TEXT} characters")
     t = text.strip().replace("\u00a0", "").replace("\u202f", "").replace(" ", "")
     t = t.replace("'", "")
     negative = False
