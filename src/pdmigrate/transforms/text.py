@@ -73,16 +73,16 @@ def _text(args: Args, spec: str) -> Body:
     return body
 
 
-def _str_body(name: str, fn: type[str] | None, op: str) -> Body:
+def _str_body(name: str) -> Body:
     def body(value: Value, ctx: TransformContext) -> Result:
         if value is None:
             return Ok(None)
         if not isinstance(value, str):
             return wrong_type(name, "text")
-        if op == "strip":
+        if name == "strip":
             out = value.strip(_EDGE_JUNK)
             return Ok(out or None)
-        return Ok(value.upper() if op == "upper" else value.lower())
+        return Ok(value.upper() if name == "upper" else value.lower())
 
     return body
 
@@ -90,19 +90,19 @@ def _str_body(name: str, fn: type[str] | None, op: str) -> Body:
 @register("strip", signature="strip", summary="Trim surrounding whitespace; blank becomes empty.")
 def _strip(args: Args, spec: str) -> Body:
     no_args("strip")(args, spec)
-    return _str_body("strip", None, "strip")
+    return _str_body("strip")
 
 
 @register("upper", signature="upper", summary="Upper-case the text.")
 def _upper(args: Args, spec: str) -> Body:
     no_args("upper")(args, spec)
-    return _str_body("upper", None, "upper")
+    return _str_body("upper")
 
 
 @register("lower", signature="lower", summary="Lower-case the text.")
 def _lower(args: Args, spec: str) -> Body:
     no_args("lower")(args, spec)
-    return _str_body("lower", None, "lower")
+    return _str_body("lower")
 
 
 @register(
