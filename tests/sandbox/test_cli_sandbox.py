@@ -317,3 +317,17 @@ def test_serve_of_a_workspace_without_sandbox_exits_2(
     code, _out, err = _main(capsys, "sandbox", "serve", "-w", str(tmp_path / "live"))
     assert code == 2
     assert "the target is not the local sandbox" in err
+
+
+def test_server_thread_serves_and_releases_its_port() -> None:
+    """ServerThread serves the app on 127.0.0.1 and frees the port when it stops."""
+    from pdmigrate.sandbox.app import create_app
+    from pdmigrate.sandbox.server import ServerThread, bind
+
+    with ServerThread(create_app(SandboxConfig(validate=False))) as server:
+        assert server.url == f"http://127.0.0.1:{server.port}"
+        response = httpx.get(f"{server.url}/api/v1/users/me", headers={"x-api-token": "t"})
+        assert response.status_code == 200
+        assert response.json()["data"]["email"] == "admin@sandbox.example"
+    again = bind(server.port)
+    again.close()

@@ -129,3 +129,23 @@ def test_bad_tokens_file_names_line_never_the_token(text: str, message: str) -> 
         seed.parse_tokens(text, "t.txt")
     assert str(info.value).startswith(message)
     assert "secret" not in str(info.value)
+
+
+def test_seed_account_stores_users_then_types() -> None:
+    """seed_account() gives users ids 1..n in file order and the six types ids 1..6."""
+    from pdmigrate.sandbox.store import Store
+
+    store = Store()
+    account = store.create_account()
+    users = seed.parse_users('[{"name": "A", "email": "a@x.example"}, '
+                             '{"name": "B", "email": "b@x.example"}]')  # fmt: skip
+    seed.seed_account(store, account.company_id, users)
+    stored = store.list(account.company_id, "users")
+    assert [(u["id"], u["email"], u["is_admin"]) for u in stored] == [
+        (1, "a@x.example", True),
+        (2, "b@x.example", False),
+    ]
+    types = store.list(account.company_id, "activityTypes")
+    assert [(t["id"], t["key_string"]) for t in types][:2] == [(1, "call"), (2, "meeting")]
+    assert len(types) == 6
+    store.close()
