@@ -98,7 +98,8 @@ SYNONYMS: dict[str, str] = {
     "carrier": "insurance",
     "stat": "status",
     "sts": "status",
-    "id #": "id",
+    "id #": "number",
+    "id": "number",
     "#": "number",
     "no": "number",
     "num": "number",
@@ -128,7 +129,11 @@ def canonical(text: str) -> str:
     """A header folded (profile normaliser) and rewritten through :data:`SYNONYMS`."""
     norm = normalise_header(text)
     norm = norm.replace("#", " number ").replace("/", " ")
-    words = [w for w in _SPLIT.split(norm) if w]
+    once = _rewrite([w for w in _SPLIT.split(norm) if w])
+    return _rewrite(once.split())
+
+
+def _rewrite(words: list[str]) -> str:
     out: list[str] = []
     i = 0
     while i < len(words):
@@ -148,12 +153,24 @@ def canonical(text: str) -> str:
     return " ".join(deduped)
 
 
+#: Words that qualify a header without changing its meaning (``Pt Surname`` = ``Surname``).
+NOISE = frozenset({"patient", "client", "customer", "contact", "the"})
+
+
+def _strip_noise(text: str) -> str:
+    words = [w for w in text.split() if w not in NOISE]
+    return " ".join(words) if words else text
+
+
 def _score(a: str, b: str) -> float:
     if not a or not b:
         return 0.0
     if a == b or set(a.split()) == set(b.split()):
         return 1.0
-    return max(fuzz.token_sort_ratio(a, b), fuzz.ratio(a, b)) / 100.0
+    a2, b2 = _strip_noise(a), _strip_noise(b)
+    if a2 == b2 or set(a2.split()) == set(b2.split()):
+        return 0.97
+    return max(fuzz.token_sort_ratio(a, b), fuzz.ratio(a, b), fuzz.ratio(a2, b2)) / 100.0
 
 
 def _object_terms(obj: SourceObject, column: str) -> list[str]:
@@ -187,6 +204,6 @@ def match_headers(obj: SourceObject, headers: Sequence[str]) -> dict[str, Header
     for score, header, column in scored:
         if header in found or column in taken:
             continue
-        found[header] = HeaderMatch(column, round(0.9 * score, 3), "synonym")
+        found[header] = HeaderMatch(column, round(0.9 * score * score, 3), "synonym")
         taken.add(column)
     return found

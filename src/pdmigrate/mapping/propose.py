@@ -507,6 +507,10 @@ class _Builder:
                         continue
                     headers.append((header, column))
             new_lines: list[FieldLine] = []
+            address = self.address_line(home, headers)
+            if address is not None:
+                new_lines.append(address)
+                headers = [(h, c) for h, c in headers if (c or h) not in address.columns]
             for header, column in headers:
                 name = column or header
                 declared = obj.column(column) if column else None
@@ -578,6 +582,34 @@ class _Builder:
                 index = out.index(home)
                 out[index] = home.model_copy(update={"fields": [*home.fields, *new_lines]})
         return out
+
+    def address_line(
+        self, home: MappingObject | None, headers: list[tuple[str, str | None]]
+    ) -> FieldLine | None:
+        """Address columns no rule uses, joined into the native address of a person or org."""
+        if home is None or home.targets[0] not in ("person", "organization"):
+            return None
+        field_name = "postal_address" if home.targets[0] == "person" else "address"
+        if any(f.field == field_name for f in home.fields):
+            return None
+        words = ("address", "street", "city", "suburb", "town", "state", "county", "zip",
+                 "postcode", "postal", "country")  # fmt: skip
+        columns = [
+            c or h
+            for h, c in headers
+            if any(w in (c or h).lower().replace("_", " ").split() for w in words)
+            or (c or h).lower().startswith(("address", "zip", "post"))
+        ]
+        if not columns:
+            return None
+        return FieldLine(
+            columns=columns,
+            field=field_name,
+            entity=home.targets[0],
+            transform='concat(", ")',
+            confidence=0.8,
+            why="address columns joined into the native address",
+        )
 
     def _raw_values(self, obj_name: str, header: str) -> tuple[list[str] | None, list[str]]:
         samples: list[str] = []
