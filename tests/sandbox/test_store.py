@@ -164,3 +164,47 @@ def test_restarted_sandbox_applies_its_options_to_stored_accounts(
         assert c.post("/api/v2/persons", json=birthday).status_code == 200
     account = second.store.accounts()[0]
     assert (account.plan, account.seats, account.contact_sync) == ("premium", 3, True)
+
+
+@pytest.mark.parametrize("descending", [False, True])
+def test_query_pages_by_id_past_single_digits(clock: FakeClock, descending: bool) -> None:
+    """query() pages 25 records by numeric id (10 after 9, not after 1), both directions."""
+    store = Store(clock=clock)
+    cid = store.create_account().company_id
+    for i in range(25):
+        store.insert(cid, "persons", {"name": f"p{i}"})
+    seen: list[int] = []
+    after = None
+    while True:
+        docs = store.query(cid, "persons", descending=descending, after=after, limit=11)
+        page = docs[:10]
+        seen += [d["id"] for d in page]
+        if len(docs) <= 10:
+            break
+        after = [True, page[-1]["id"], page[-1]["id"]]
+    expected = list(range(1, 26))
+    assert seen == (expected[::-1] if descending else expected)
+
+
+def test_query_filters_in_sql(clock: FakeClock) -> None:
+    """equals, ids, updated_since and deleted filter like the list endpoints need."""
+    store = Store(clock=clock)
+    cid = store.create_account().company_id
+    for i in range(12):
+        store.insert(cid, "deals", {"title": f"d{i}", "owner_id": 1 + i % 2, "is_archived": i == 3})
+        clock.advance(1)
+    store.soft_delete(cid, "deals", 5)
+    assert [d["id"] for d in store.query(cid, "deals", equals={"owner_id": 2})] == [
+        2,
+        4,
+        6,
+        8,
+        10,
+        12,
+    ]
+    live_unarchived = store.query(cid, "deals", equals={"is_archived": False})
+    assert [d["id"] for d in live_unarchived] == [1, 2, 3, 6, 7, 8, 9, 10, 11, 12]
+    assert [d["id"] for d in store.query(cid, "deals", deleted=True)] == [5]
+    assert [d["id"] for d in store.query(cid, "deals", ids=[12, 5, 1])] == [1, 12]
+    since = store.query(cid, "deals", updated_since="2026-01-15T09:00:10Z")
+    assert [d["id"] for d in since] == [11, 12]

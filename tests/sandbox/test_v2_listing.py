@@ -146,3 +146,61 @@ def test_soft_deleted_records_leave_lists(client: httpx.Client) -> None:
     assert names == ["Beta Dental"]
     assert client.get("/api/v2/organizations/1").status_code == 404
     assert client.delete("/api/v2/organizations/1").status_code == 404
+
+
+def test_sort_by_due_date_pages_nulls_first(client: httpx.Client) -> None:
+    """Activities sorted by due_date: undated first, then by date, stable across pages."""
+    client.post("/api/v2/persons", json={"name": "Pat"})
+    dates = ["2026-03-01", None, "2026-02-01", None, "2026-02-01"]
+    for i, due in enumerate(dates):
+        body: dict[str, object] = {"subject": f"a{i}", "done": i % 2 == 0}
+        if due:
+            body["due_date"] = due
+        if i == 4:
+            body["participants"] = [{"person_id": 1, "primary": True}]
+        assert client.post("/api/v2/activities", json=body).status_code == 200
+    order: list[int] = []
+    params: dict[str, str | int] = {"sort_by": "due_date", "limit": 2}
+    while True:
+        page = client.get("/api/v2/activities", params=params).json()
+        order += [a["id"] for a in page["data"]]
+        if page["additional_data"]["next_cursor"] is None:
+            break
+        params["cursor"] = page["additional_data"]["next_cursor"]
+    assert order == [2, 4, 3, 5, 1]
+    desc = client.get(
+        "/api/v2/activities", params={"sort_by": "due_date", "sort_direction": "desc"}
+    )
+    assert [a["id"] for a in desc.json()["data"]] == [1, 5, 3, 4, 2]
+    done = client.get("/api/v2/activities", params={"done": "true"}).json()["data"]
+    assert [a["id"] for a in done] == [1, 3, 5]
+    with_pat = client.get("/api/v2/activities", params={"person_id": 1}).json()["data"]
+    assert [a["id"] for a in with_pat] == [5]
+
+
+def test_cursor_from_another_sort_is_rejected(client: httpx.Client, clock: FakeClock) -> None:
+    """A cursor issued for sort_by=id cannot continue a sort_by=add_time listing."""
+    _make_people(client, clock, 3)
+    cursor = client.get("/api/v2/persons", params={"limit": 1}).json()["additional_data"]
+    response = client.get(
+        "/api/v2/persons", params={"sort_by": "add_time", "cursor": cursor["next_cursor"]}
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "Validation failed: cursor: Invalid cursor"
+
+
+def test_pages_of_ten_over_twenty_three_people(client: httpx.Client, clock: FakeClock) -> None:
+    """23 people in pages of 10: 10, 10, 3, in id order, each once."""
+    _make_people(client, clock, 23)
+    sizes: list[int] = []
+    seen: list[int] = []
+    params: dict[str, str | int] = {"limit": 10}
+    while True:
+        body = client.get("/api/v2/persons", params=params).json()
+        sizes.append(len(body["data"]))
+        seen += [p["id"] for p in body["data"]]
+        if body["additional_data"]["next_cursor"] is None:
+            break
+        params["cursor"] = body["additional_data"]["next_cursor"]
+    assert sizes == [10, 10, 3]
+    assert seen == list(range(1, 24))

@@ -172,45 +172,63 @@ def _sort_params(entity: str, query: QueryParams) -> tuple[str, str]:
     return sort_by, direction
 
 
-def filter_records(ctx: RequestContext, entity: str, *, archived: bool = False) -> list[Any]:
-    """The account's records of ``entity`` after the list endpoint's query filters."""
+def list_page(
+    ctx: RequestContext, entity: str, *, archived: bool = False
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of the list endpoint's records (its query filters, sort and cursor) and the
+    next page's cursor; filtering, ordering and paging run inside the store's SQL."""
     query = ctx.query
-    include_deleted = False
-    status: str | None = None
+    sort_by, direction = _sort_params(entity, query)
+    limit = query_limit(query)
+    equals: dict[str, Any] = {}
+    for name in _INT_FILTERS.get(entity, ()):
+        value = query_int(query, name)
+        if value is not None:
+            equals[name] = value
+    deleted: bool | None = False
     if entity == "deals":
         status = query.get("status") or None
         if status is not None and status not in ("open", "won", "lost", "deleted"):
             raise validation_error("status", "Must be one of open, won, lost, deleted")
-        include_deleted = status == "deleted"
-    docs = ctx.store.list(ctx.cid, entity, include_deleted=include_deleted)
-    ids = parse_ids(query) if entity in _HAS_IDS else None
-    if ids is not None:
-        docs = [d for d in docs if d["id"] in ids]
-    if entity in _HAS_UPDATED:
-        since = _time_filter(query, "updated_since")
-        until = _time_filter(query, "updated_until")
-        if since is not None:
-            docs = [d for d in docs if d["update_time"] >= since]
-        if until is not None:
-            docs = [d for d in docs if d["update_time"] < until]
-    for name in _INT_FILTERS.get(entity, ()):
-        value = query_int(query, name)
-        if value is not None:
-            docs = [d for d in docs if d.get(name) == value]
-    if entity == "deals":
-        docs = [d for d in docs if bool(d.get("is_archived")) == archived]
+        equals["is_archived"] = archived
         if status == "deleted":
-            docs = [d for d in docs if d.get("is_deleted")]
+            deleted = True
         elif status is not None:
-            docs = [d for d in docs if d.get("status") == status]
+            equals["status"] = status
+    participant = None
     if entity == "activities":
-        person = query_int(query, "person_id")
-        if person is not None:
-            docs = [d for d in docs if any(p["person_id"] == person for p in d["participants"])]
+        participant = query_int(query, "person_id")
         done = query_bool(query, "done")
         if done is not None:
-            docs = [d for d in docs if bool(d.get("done")) == done]
-    return docs
+            equals["done"] = done
+    after = None
+    cursor = query.get("cursor")
+    if cursor:
+        state = _decode_cursor(cursor)
+        if state.get("s") != sort_by or state.get("d") != direction or len(state["k"]) != 3:
+            raise validation_error("cursor", "Invalid cursor")
+        after = state["k"]
+    has_times = entity in _HAS_UPDATED
+    docs = ctx.store.query(
+        ctx.cid,
+        entity,
+        deleted=deleted,
+        ids=parse_ids(query) if entity in _HAS_IDS else None,
+        equals=equals,
+        updated_since=_time_filter(query, "updated_since") if has_times else None,
+        updated_until=_time_filter(query, "updated_until") if has_times else None,
+        participant=participant,
+        sort_by=sort_by,
+        descending=direction == "desc",
+        after=after,
+        limit=limit + 1,
+    )
+    page = docs[:limit]
+    next_cursor = None
+    if len(docs) > limit:
+        key = _sort_key(sort_by)(page[-1])
+        next_cursor = _encode_cursor({"s": sort_by, "d": direction, "k": key})
+    return page, next_cursor
 
 
 def shape_custom_fields(
@@ -252,9 +270,7 @@ def _labelled(field: dict[str, Any] | None, value: Any) -> Any:
 
 def _list(entity: str, *, archived: bool = False) -> Callable[[RequestContext], Any]:
     async def handler(ctx: RequestContext) -> Response:
-        sort_by, direction = _sort_params(entity, ctx.query)
-        docs = filter_records(ctx, entity, archived=archived)
-        page, next_cursor = paginate(docs, ctx.query, sort_by=sort_by, direction=direction)
+        page, next_cursor = list_page(ctx, entity, archived=archived)
         codes = entities.custom_codes_for(ctx.store, ctx.account, entity)
         data = [entities.render(ctx.store, ctx.account, entity, d, codes) for d in page]
         data = shape_custom_fields(ctx, entity, data)

@@ -27,7 +27,8 @@ Public API (route modules, v1 included, code against this):
     from ``get``/``list`` unless ``include_deleted``) and merges ``flags``, by default
     ``{"is_deleted": True}`` (v1 passes e.g. ``{"active_flag": False}``).
   - ``hard_delete(cid, entity, record_id)``; ``list(cid, entity, *, include_deleted=False)
-    -> list[dict]`` ordered by id; ``count(cid, entity)``.
+    -> list[dict]`` ordered by id; ``count(cid, entity)``; ``query(...)``: a filtered,
+    sorted page done in SQL (what the v2 list endpoints use).
   - ``next_id(cid, entity) -> int``: the per-account id sequence.
   - ``transaction()``: a context manager; everything inside commits or rolls back together.
 - ``dump() -> dict``: ``{"accounts": [{"account", "tokens" (a count), "records":
@@ -42,9 +43,10 @@ from __future__ import annotations
 import builtins
 import hashlib
 import json
+import re
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -56,6 +58,7 @@ from pdmigrate.sandbox.clock import Clock, SystemClock
 RecordId = int | str
 
 FIRST_COMPANY_ID = 1_000_001
+_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS accounts (company_id INTEGER PRIMARY KEY, doc TEXT NOT NULL);
@@ -68,6 +71,13 @@ CREATE TABLE IF NOT EXISTS records (
     deleted INTEGER NOT NULL DEFAULT 0, doc TEXT NOT NULL,
     PRIMARY KEY (company_id, entity, id));
 """
+
+
+def _json_path(key: str) -> str:
+    """``'$.key'`` for a document key made of letters, digits and underscores only."""
+    if not _KEY.match(key):
+        raise ValueError(f"not a document key: {key!r}")
+    return f"'$.{key}'"
 
 
 def _token_hash(token: str) -> str:
@@ -351,6 +361,77 @@ class Store:
             sql += " AND deleted = 0"
         with self._lock:
             rows = self._conn.execute(sql + " ORDER BY id", (company_id, entity)).fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+    def query(
+        self,
+        company_id: int,
+        entity: str,
+        *,
+        deleted: bool | None = False,
+        ids: Collection[int] | None = None,
+        equals: Mapping[str, Any] | None = None,
+        updated_since: str | None = None,
+        updated_until: str | None = None,
+        participant: int | None = None,
+        sort_by: str = "id",
+        descending: bool = False,
+        after: Sequence[Any] | None = None,
+        limit: int | None = None,
+    ) -> builtins.list[dict[str, Any]]:
+        """One filtered, sorted page of records, filtered and ordered inside SQLite.
+
+        ``deleted``: False live only, True deleted only, None both. ``equals`` compares
+        top-level document keys (a bool matches a missing key as false). ``participant``
+        keeps activities with that person among ``participants``. Records are ordered by
+        the key ``[value is not null, value, id]`` of ``sort_by`` (``id``: ``[1, id, id]``);
+        ``after`` is such a key, and only records past it (in the sort direction) come back.
+        """
+        where = ["company_id = ?", "entity = ?"]
+        args: builtins.list[Any] = [company_id, entity]
+        if deleted is not None:
+            where.append("deleted = ?")
+            args.append(int(deleted))
+        if ids is not None:
+            where.append(f"id IN ({','.join('?' * len(ids))})")
+            args.extend(ids)
+        for key, value in (equals or {}).items():
+            if isinstance(value, bool):
+                where.append(f"COALESCE(json_extract(doc, {_json_path(key)}), 0) = ?")
+                args.append(int(value))
+            else:
+                where.append(f"json_extract(doc, {_json_path(key)}) = ?")
+                args.append(value)
+        if updated_since is not None:
+            where.append("json_extract(doc, '$.update_time') >= ?")
+            args.append(updated_since)
+        if updated_until is not None:
+            where.append("json_extract(doc, '$.update_time') < ?")
+            args.append(updated_until)
+        if participant is not None:
+            where.append(
+                "EXISTS (SELECT 1 FROM json_each(doc, '$.participants') AS p "
+                "WHERE json_extract(p.value, '$.person_id') = ?)"
+            )
+            args.append(participant)
+        if sort_by == "id":
+            flag, value = "1", "id"
+        else:
+            field = f"json_extract(doc, {_json_path(sort_by)})"
+            flag, value = f"({field} IS NOT NULL)", f"COALESCE({field}, 0)"
+        direction = "DESC" if descending else "ASC"
+        if after is not None:
+            where.append(f"({flag}, {value}, id) {'<' if descending else '>'} (?, ?, ?)")
+            args.extend([int(bool(after[0])), after[1], after[2]])
+        # (A bare integer in ORDER BY would name a result column, so id sorts by id alone.)
+        order = [f"{flag} {direction}", f"{value} {direction}"] if sort_by != "id" else []
+        order.append(f"id {direction}")
+        sql = f"SELECT doc FROM records WHERE {' AND '.join(where)} ORDER BY {', '.join(order)}"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        with self._lock:
+            rows = self._conn.execute(sql, args).fetchall()
         return [json.loads(r[0]) for r in rows]
 
     def count(self, company_id: int, entity: str, *, include_deleted: bool = False) -> int:
