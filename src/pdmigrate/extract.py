@@ -123,6 +123,8 @@ class Table:
         found_delimiter: str | None = None
         source: Iterator[RawRecord | Finding]
         suffix = self.path.suffix.lower()
+        #: Excel leaves trailing empty cells out of a row: short rows are normal there.
+        self._short_rows_ok = suffix in XLSX_SUFFIXES
         if suffix in XLSX_SUFFIXES:
             source = iter_xlsx_records(self.path, sheet=sheet, name=self.name)
         elif suffix == ".xls":
@@ -360,6 +362,8 @@ class Table:
                 yield Row(values, self.name, line, self.sheet)
                 return
             cells = cells[:width]
+        elif len(cells) < width and self._short_rows_ok:
+            cells = cells + [""] * (width - len(cells))
         elif len(cells) < width:
             yield self._finding(
                 "warning",

@@ -1,4 +1,4 @@
-"""XLSX reading: stream a sheet's rows as text cells with openpyxl in read-only mode.
+"""XLSX reading: stream a sheet's rows as text cells, one pass over the sheet XML.
 
 Cells become text without interpretation: text cells stay exactly as typed
 (``011``, ``1234.010``), whole numbers lose Excel's ``.0`` (``1234.0`` -> ``1234``),
@@ -9,13 +9,16 @@ a cell without a date format stays a number; the date transforms accept serials.
 
 from __future__ import annotations
 
-import warnings
+import pyexpat
+import zipfile
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree as ET
 
-import openpyxl
+from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
+from openpyxl.utils.datetime import MAC_EPOCH, WINDOWS_EPOCH, from_excel
 
 from pdmigrate.extract_csv import RawRecord
 from pdmigrate.records import Finding
@@ -53,27 +56,26 @@ def iter_xlsx_records(
 ) -> Iterator[RawRecord | Finding]:
     """Yield ``(row_number, cells)`` for every row of one sheet (the first unless ``sheet``).
 
-    A file openpyxl cannot open yields one error Finding and nothing else. The first
-    item yielded is always a Finding (info, code ``sheet``) naming the sheet read.
+    A file that cannot be opened as a workbook yields one error Finding and nothing
+    else. The first item yielded is otherwise a Finding (info, code ``sheet``) naming
+    the sheet read.
     """
     shown = name or path.name
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        if not _SAFE_XML:
+            raise RuntimeError("this Python's expat is too old to read untrusted XML safely")
+        archive = zipfile.ZipFile(path)
     except Exception as exc:  # any corrupt/foreign file: report it, never crash
-        yield Finding(
-            "error",
-            "unreadable_file",
-            shown,
-            None,
-            None,
-            f"cannot be opened as an Excel workbook ({type(exc).__name__})",
-            fix="open it in Excel and save it again as .xlsx or as CSV UTF-8",
-        )
+        yield _unreadable(shown, exc)
         return
     try:
-        names = list(workbook.sheetnames)
+        try:
+            sheets, date1904 = _sheets(archive)
+            dates, durations = _date_styles(archive)
+        except Exception as exc:
+            yield _unreadable(shown, exc)
+            return
+        names = [n for n, _ in sheets]
         if sheet is not None and sheet not in names:
             yield Finding(
                 "error",
@@ -85,33 +87,226 @@ def iter_xlsx_records(
                 fix="set the sheet name in the profile or mapping",
             )
             return
-        if not names:
+        if not sheets:
             return
         chosen = sheet if sheet is not None else names[0]
+        part = dict(sheets)[chosen]
         others = [n for n in names if n != chosen]
         message = f"read sheet {chosen!r}"
         if others:
             message += f"; other sheets not read: {', '.join(others)}"
         yield Finding("info", "sheet", shown, None, None, message, sheet=chosen)
-        worksheet = workbook[chosen]
-        number = 0
-        for row in worksheet.iter_rows(min_row=1):
-            number += 1
-            for cell in row:
-                actual = getattr(cell, "row", None)
-                if isinstance(actual, int):
-                    number = actual
-                    break
-            yield number, [cell_text(cell.value) for cell in row]
-    except Exception as exc:  # a corrupt sheet part: report where reading stopped
-        yield Finding(
-            "error",
-            "unreadable_sheet",
-            shown,
-            None,
-            None,
-            f"reading stopped at a damaged part of the workbook ({type(exc).__name__})",
-            fix="open it in Excel and save it again as .xlsx or as CSV UTF-8",
-        )
+        try:
+            strings = _shared_strings(archive)
+            epoch = MAC_EPOCH if date1904 else WINDOWS_EPOCH
+            yield from _iter_sheet(archive, part, strings, dates, durations, epoch)
+        except Exception as exc:  # a damaged sheet part: report where reading stopped
+            yield Finding(
+                "error",
+                "unreadable_sheet",
+                shown,
+                None,
+                None,
+                f"reading stopped at a damaged part of the workbook ({type(exc).__name__})",
+                fix="open it in Excel and save it again as .xlsx or as CSV UTF-8",
+                sheet=chosen,
+            )
     finally:
-        workbook.close()
+        archive.close()
+
+
+def _unreadable(shown: str, exc: Exception) -> Finding:
+    return Finding(
+        "error",
+        "unreadable_file",
+        shown,
+        None,
+        None,
+        f"cannot be opened as an Excel workbook ({type(exc).__name__})",
+        fix="open it in Excel and save it again as .xlsx or as CSV UTF-8",
+    )
+
+
+# --- a lean streaming reader ------------------------------------------------------------
+# openpyxl's read-only mode builds a styled cell object per cell and, for sheets without
+# a <dimension>, scans each sheet once more to size it. This reader walks the sheet XML
+# once with ElementTree's C parser and keeps only text, using openpyxl's own number-format
+# rules for dates. It reads what openpyxl writes, what Excel writes and the synth files.
+
+_MAIN_NS = (
+    "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+    "http://purl.oclc.org/ooxml/spreadsheetml/main",
+)
+_REL_ID = (
+    "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id",
+    "{http://purl.oclc.org/ooxml/officeDocument/relationships}id",
+)
+
+
+#: Why plain ElementTree is safe here: it never fetches external entities or DTDs,
+#: and expat >= 2.4 (checked below) refuses billion-laughs entity amplification.
+_SAFE_XML = tuple(int(x) for x in pyexpat.EXPAT_VERSION.split("_")[-1].split(".")[:2]) >= (2, 4)
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _column_index(ref: str) -> int:
+    """0-based column of a cell reference such as ``AB12``."""
+    number = 0
+    for ch in ref:
+        if "A" <= ch <= "Z":
+            number = number * 26 + (ord(ch) - 64)
+        elif "a" <= ch <= "z":
+            number = number * 26 + (ord(ch) - 96)
+        else:
+            break
+    return number - 1
+
+
+def _text_of(elem: ET.Element) -> str:
+    """Concatenated <t> text of a shared or inline string (phonetic runs skipped)."""
+    parts: list[str] = []
+    for child in elem.iter():
+        name = _local(child.tag)
+        if name == "rPh":
+            continue
+        if name == "t" and child.text:
+            parts.append(child.text)
+    return "".join(parts)
+
+
+def _read_xml(archive: zipfile.ZipFile, name: str) -> ET.Element | None:
+    try:
+        with archive.open(name) as fh:
+            return ET.parse(fh).getroot()  # noqa: S314 (see _SAFE_XML)
+    except KeyError:
+        return None
+
+
+def _sheets(archive: zipfile.ZipFile) -> tuple[list[tuple[str, str]], bool]:
+    """[(sheet name, part path)] in workbook order, and whether dates use the 1904 epoch."""
+    workbook = _read_xml(archive, "xl/workbook.xml")
+    if workbook is None:
+        raise ValueError("no xl/workbook.xml")
+    rels = _read_xml(archive, "xl/_rels/workbook.xml.rels")
+    targets: dict[str, str] = {}
+    if rels is not None:
+        for rel in rels:
+            target = rel.get("Target", "")
+            target = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+            targets[rel.get("Id", "")] = target
+    date1904 = False
+    sheets: list[tuple[str, str]] = []
+    for elem in workbook.iter():
+        name = _local(elem.tag)
+        if name == "workbookPr":
+            date1904 = elem.get("date1904", "0").lower() in {"1", "true"}
+        elif name == "sheet":
+            rid = next((elem.get(k) for k in _REL_ID if elem.get(k)), None)
+            path = targets.get(rid or "", f"xl/worksheets/sheet{len(sheets) + 1}.xml")
+            sheets.append((elem.get("name", f"Sheet{len(sheets) + 1}"), path))
+    return sheets, date1904
+
+
+def _date_styles(archive: zipfile.ZipFile) -> tuple[frozenset[int], frozenset[int]]:
+    """Indices of cell styles (cellXfs) with a date format, and with a duration format."""
+    styles = _read_xml(archive, "xl/styles.xml")
+    if styles is None:
+        return frozenset(), frozenset()
+    custom: dict[int, str] = {}
+    dates: set[int] = set()
+    durations: set[int] = set()
+    for elem in styles.iter():
+        if _local(elem.tag) == "numFmt":
+            custom[int(elem.get("numFmtId", "0"))] = elem.get("formatCode", "")
+    cell_xfs = next((e for e in styles.iter() if _local(e.tag) == "cellXfs"), None)
+    for index, xf in enumerate(cell_xfs if cell_xfs is not None else []):
+        fmt_id = int(xf.get("numFmtId", "0"))
+        code = custom.get(fmt_id) or BUILTIN_FORMATS.get(fmt_id, "General")
+        if is_timedelta_format(code):
+            durations.add(index)
+        elif is_date_format(code):
+            dates.add(index)
+    return frozenset(dates), frozenset(durations)
+
+
+def _shared_strings(archive: zipfile.ZipFile) -> list[str]:
+    strings: list[str] = []
+    try:
+        fh = archive.open("xl/sharedStrings.xml")
+    except KeyError:
+        return strings
+    with fh:
+        for _, elem in ET.iterparse(fh, events=("end",)):  # noqa: S314 (see _SAFE_XML)
+            if _local(elem.tag) == "si":
+                strings.append(_text_of(elem))
+                elem.clear()
+    return strings
+
+
+def _number_text(raw: str) -> str:
+    try:
+        value: float | int = float(raw) if ("." in raw or "E" in raw or "e" in raw) else int(raw)
+    except ValueError:
+        return raw
+    return cell_text(value)
+
+
+def _iter_sheet(
+    archive: zipfile.ZipFile,
+    part: str,
+    strings: list[str],
+    dates: frozenset[int],
+    durations: frozenset[int],
+    epoch: datetime,
+) -> Iterator[tuple[int, list[str]]]:
+    row_number = 0
+    parent: ET.Element | None = None
+    with archive.open(part) as fh:
+        for event, elem in ET.iterparse(fh, events=("start", "end")):  # noqa: S314
+            if event == "start":
+                if parent is None and _local(elem.tag) == "sheetData":
+                    parent = elem
+                continue
+            if _local(elem.tag) != "row":
+                continue
+            given = elem.get("r")
+            row_number = int(given) if given and given.isdigit() else row_number + 1
+            cells: list[str] = []
+            for cell in elem:
+                if _local(cell.tag) != "c":
+                    continue
+                ref = cell.get("r")
+                if ref:
+                    column = _column_index(ref)
+                    if column > len(cells):
+                        cells.extend([""] * (column - len(cells)))
+                kind = cell.get("t", "n")
+                if kind == "inlineStr":
+                    cells.append(_text_of(cell))
+                    continue
+                value = next((c.text for c in cell if _local(c.tag) == "v"), None)
+                if value is None:
+                    cells.append("")
+                elif kind == "s":
+                    cells.append(strings[int(value)])
+                elif kind == "b":
+                    cells.append("TRUE" if value.strip() in {"1", "true"} else "FALSE")
+                elif kind in {"str", "e", "d"}:
+                    cells.append(value)
+                else:
+                    style = int(cell.get("s", "0") or 0)
+                    if style in dates or style in durations:
+                        try:
+                            when = from_excel(float(value), epoch, timedelta=style in durations)
+                        except (ValueError, OverflowError):
+                            cells.append(_number_text(value))
+                        else:
+                            cells.append(cell_text(when))
+                    else:
+                        cells.append(_number_text(value))
+            if parent is not None:
+                parent.clear()
+            yield row_number, cells

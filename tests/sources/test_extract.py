@@ -356,3 +356,37 @@ def test_random_csv_shapes_roundtrip_values(
     assert [r.values.get(f"Column {width + 1}", "") for r in rows] == [
         e[0] if any(c.strip() for c in e) else "" for e in extras
     ]
+
+
+def test_xlsx_reader_agrees_with_openpyxl(tmp_path: Path) -> None:
+    """The lean XLSX reader gives the same cell text as openpyxl read-only, sheet by sheet."""
+    from datetime import time, timedelta
+
+    from pdmigrate.extract_xlsx import cell_text, iter_xlsx_records
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Data"
+    ws.append(["ID", "When", "At", "Paid", "Ratio", "Flag", "Note", "Span"])
+    ws.append(["0800", datetime(2024, 2, 29, 13, 5), time(9, 30), 1234.5, 0.125, True, "a\nb", 3])
+    ws.append([11, date(1999, 12, 31), None, -7, 1e-7, False, "=not a formula", None])
+    ws["H3"] = timedelta(hours=26)
+    ws["D2"].number_format = "#,##0.00"
+    ws["B3"].number_format = "d mmm yyyy"
+    other = wb.create_sheet("Second")
+    other.append(["x", 1])
+    path = tmp_path / "types.xlsx"
+    wb.save(path)
+    for sheet in ("Data", "Second"):
+        ours = [r for r in iter_xlsx_records(path, sheet=sheet) if not isinstance(r, Finding)]
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        try:
+            theirs = [
+                (n, [cell_text(c.value) for c in row])
+                for n, row in enumerate(book[sheet].iter_rows(), start=1)
+            ]
+        finally:
+            book.close()
+        assert [
+            (n, c + [""] * (len(t) - len(c))) for (n, c), (_, t) in zip(ours, theirs, strict=True)
+        ] == theirs
