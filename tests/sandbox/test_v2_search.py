@@ -138,3 +138,19 @@ def test_item_search_across_types(client: httpx.Client, sandbox: Sandbox) -> Non
     assert [i["item"]["type"] for i in only.json()["data"]["items"]] == ["person"]
     assert body["data"]["related_items"] == []
     assert sandbox.spec_problems == []
+
+
+def test_person_search_finds_note_content(client: httpx.Client) -> None:
+    """fields=notes finds a person through a v1 note attached to them."""
+    person = _post(client, "/api/v2/persons", {"name": "Quinn"})
+    _post(client, "/api/v2/persons", {"name": "Other"})
+    note = client.post(
+        "/api/v1/notes", json={"content": "Allergic to latex", "person_id": person["id"]}
+    )
+    assert note.status_code in (200, 201), note.text
+    items = client.get(
+        "/api/v2/persons/search", params={"term": "latex", "fields": "notes"}
+    ).json()["data"]["items"]
+    assert [(i["item"]["id"], i["item"]["notes"]) for i in items] == [
+        (person["id"], ["Allergic to latex"])
+    ]

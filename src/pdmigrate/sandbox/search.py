@@ -66,17 +66,20 @@ def _score(candidates: list[str], term: str, exact: bool) -> float:
     return best
 
 
-def _notes(ctx: RequestContext, key: str, rid: int) -> list[str]:
-    """Contents of the record's v1 notes (stored by the v1 routes as ``notes``)."""
-    return [
-        str(n.get("content") or "")
-        for n in ctx.store.list(ctx.cid, "notes")
-        if n.get(key) == rid and n.get("content")
-    ]
+_NOTE_KEYS = {"persons": "person_id", "organizations": "org_id", "deals": "deal_id"}
 
 
-def _custom_texts(ctx: RequestContext, obj: str, doc: dict[str, Any]) -> list[str]:
-    defs = fields.custom_by_code(ctx.store, ctx.cid, obj)
+def _notes_by_record(ctx: RequestContext, entity: str) -> dict[Any, list[str]]:
+    """Contents of the v1 notes (stored by the v1 routes as ``notes``) per linked record."""
+    key = _NOTE_KEYS[entity]
+    out: dict[Any, list[str]] = {}
+    for note in ctx.store.list(ctx.cid, "notes"):
+        if note.get(key) is not None and note.get("content"):
+            out.setdefault(note[key], []).append(str(note["content"]))
+    return out
+
+
+def _custom_texts(defs: dict[str, dict[str, Any]], doc: dict[str, Any]) -> list[str]:
     out: list[str] = []
     for code, value in (doc.get("custom_fields") or {}).items():
         field = defs.get(code)
@@ -89,11 +92,13 @@ def _custom_texts(ctx: RequestContext, obj: str, doc: dict[str, Any]) -> list[st
 
 
 def _candidates(
-    ctx: RequestContext, entity: str, doc: dict[str, Any], chosen: set[str]
+    doc: dict[str, Any],
+    chosen: set[str],
+    defs: dict[str, dict[str, Any]],
+    notes: dict[Any, list[str]],
 ) -> dict[str, list[str]]:
-    obj = fields.FIELD_OBJECTS[entity]
     out: dict[str, list[str]] = {}
-    if "name" in chosen and entity != "deals":
+    if "name" in chosen and "title" not in doc:
         out["name"] = [doc.get("name") or ""]
     if "title" in chosen:
         out["title"] = [doc.get("title") or ""]
@@ -104,10 +109,9 @@ def _candidates(
     if "address" in chosen:
         out["address"] = [t for t in [_text(doc.get("address"))] if t]
     if "custom_fields" in chosen:
-        out["custom_fields"] = _custom_texts(ctx, obj, doc)
+        out["custom_fields"] = _custom_texts(defs, doc)
     if "notes" in chosen:
-        key = {"persons": "person_id", "organizations": "org_id", "deals": "deal_id"}[entity]
-        out["notes"] = _notes(ctx, key, doc["id"])
+        out["notes"] = notes.get(doc["id"], [])
     return out
 
 
@@ -170,9 +174,11 @@ def _hits(
     ctx: RequestContext, entity: str, docs: list[dict[str, Any]], chosen: set[str], term: str,
     exact: bool,
 ) -> list[dict[str, Any]]:  # fmt: skip
+    defs = fields.custom_by_code(ctx.store, ctx.cid, fields.FIELD_OBJECTS[entity])
+    notes = _notes_by_record(ctx, entity) if "notes" in chosen else {}
     hits: list[dict[str, Any]] = []
     for doc in docs:
-        cands = _candidates(ctx, entity, doc, chosen)
+        cands = _candidates(doc, chosen, defs, notes)
         score = _score([t for texts in cands.values() for t in texts], term, exact)
         if score <= 0:
             continue
