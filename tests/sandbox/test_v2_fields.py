@@ -261,3 +261,17 @@ def test_optional_field_keys_only_with_include_fields(client: httpx.Client) -> N
     ).json()["data"]
     assert asked["ui_visibility"] == {"add_visible_flag": False, "details_visible_flag": True}
     assert "required_fields" not in asked
+
+
+def test_composite_fields_list_their_subfields(client: httpx.Client) -> None:
+    """Address and monetary fields name their parts <field_code>_<part>."""
+    address = _field(client, field_name="Home", field_type="address")
+    codes = [sub["field_code"] for sub in address["subfields"]]
+    assert codes[0] == address["field_code"] + "_country"
+    assert len(codes) == 9
+    money = _field(client, field_name="Balance", field_type="monetary")
+    assert money["subfields"] == [
+        {"field_code": money["field_code"] + "_currency", "field_name": "Currency",
+         "field_type": "varchar"}
+    ]  # fmt: skip
+    assert _field(client, field_name="Plain")["subfields"] is None

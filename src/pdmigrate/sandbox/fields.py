@@ -217,18 +217,13 @@ def build_custom_field(
         options = make_options(store, cid, raw_options, now)
     elif raw_options is not None:
         raise validation_error("options", "Only enum and set fields have options")
-    subfields = None
-    if ftype == "address":
-        subfields = [
-            {"field_code": f"{sub}", "field_name": sub.replace("_", " "), "field_type": "varchar"}
-            for sub in ADDRESS_SUBFIELDS
-        ]
+    code = new_field_code()
     doc: dict[str, Any] = {
-        "field_code": new_field_code(),
+        "field_code": code,
         "field_name": name,
         "field_type": ftype,
         "options": options,
-        "subfields": subfields,
+        "subfields": _subfields(code, ftype),
         "is_custom_field": True,
         "is_optional_response_field": False,
         "ui_visibility": body.get(
@@ -241,6 +236,23 @@ def build_custom_field(
     if obj == "deal" and "description" in body:
         doc["description"] = body["description"]
     return doc
+
+
+def _subfields(code: str, ftype: str) -> list[dict[str, str]] | None:
+    """The parts of a composite field, keyed ``<field_code>_<part>`` as Pipedrive does."""
+    parts: tuple[tuple[str, str], ...] = ()
+    if ftype == "address":
+        parts = tuple((sub, sub.replace("_", " ").capitalize()) for sub in ADDRESS_SUBFIELDS)
+    elif ftype == "monetary":
+        parts = (("currency", "Currency"),)
+    elif ftype in ("daterange", "timerange"):
+        parts = (("until", "Until"),)
+    if not parts:
+        return None
+    return [
+        {"field_code": f"{code}_{part}", "field_name": name, "field_type": "varchar"}
+        for part, name in parts
+    ]
 
 
 def _is_number(value: Any) -> bool:
