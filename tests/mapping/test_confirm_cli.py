@@ -1,0 +1,126 @@
+"""`pdmigrate map` and `pdmigrate confirm` on a workspace, and the lock every write checks."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from pdmigrate.cli import mapping_cmd
+from pdmigrate.errors import ConfigError, UsageError
+from pdmigrate.mapping.confirm import require_confirmed
+from pdmigrate.mapping.io import load_mapping
+from pdmigrate.workspace import create_workspace, load_workspace
+
+COMMANDS = {c.name: c for c in mapping_cmd.COMMANDS}
+
+
+def run(name: str, *args: str) -> tuple[int, str, str]:
+    """Invoke a command; (exit code, stdout, stderr)."""
+    result = CliRunner().invoke(COMMANDS[name], list(args))
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, synth_exports: dict[str, Path]) -> Path:
+    """A sandbox workspace over the practicemaster synth exports."""
+    exports = tmp_path / "exports"
+    shutil.copytree(synth_exports["practicemaster"], exports)
+    create_workspace(tmp_path / "ws", source="practicemaster", exports=exports)
+    return tmp_path / "ws"
+
+
+def test_map_writes_the_mapping_and_reports_compatibility(workspace: Path) -> None:
+    """map --json: objects with source/target/cardinality and §7 compatibility."""
+    code, out, err = run("map", "-w", str(workspace), "--json")
+    assert code == 0
+    summary = json.loads(out)
+    assert summary["compatibility"] == {"mapped": 11, "total": 11, "native": 7, "percent": 64}
+    first = summary["objects"][0]
+    assert (first["source"], first["target"], first["cardinality"]) == (
+        "cmclient", "person", "grouped")  # fmt: skip
+    assert "11 of 11 source objects map: 7 one to one onto a native Pipedrive object" in err
+    mapping, _, sha = load_mapping(workspace / "mapping.yaml")
+    assert sha == summary["sha256"]
+    assert mapping.profile == "practicemaster"
+
+
+def test_map_does_not_overwrite_without_force(workspace: Path) -> None:
+    """A second map refuses (exit 2) unless --force, which keeps a .bak."""
+    assert run("map", "-w", str(workspace), "--offline")[0] == 0
+    with pytest.raises(UsageError, match="already exists"):
+        run("map", "-w", str(workspace), "--offline")
+    assert run("map", "-w", str(workspace), "--offline", "--force")[0] == 0
+    assert (workspace / "mapping.yaml.bak").is_file()
+
+
+def test_confirm_locks_and_an_edit_blocks_writes(workspace: Path) -> None:
+    """confirm stores the sha256; an edit afterwards makes require_confirmed refuse."""
+    ws = load_workspace(workspace)
+    with pytest.raises(ConfigError, match="no mapping"):
+        require_confirmed(ws)
+    run("map", "-w", str(workspace))
+    with pytest.raises(ConfigError, match="not confirmed"):
+        require_confirmed(ws)
+    code, out, _ = run("confirm", "-w", str(workspace), "--yes", "--json")
+    assert code == 0
+    summary = json.loads(out)
+    assert summary["confirmed"] is True
+    assert require_confirmed(ws) == summary["sha256"]
+    path = workspace / "mapping.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("probability: 50", "probability: 55"))
+    with pytest.raises(ConfigError, match="changed since it was confirmed") as err:
+        require_confirmed(ws)
+    assert err.value.exit_code == 2
+    run("confirm", "-w", str(workspace), "--yes")
+    assert require_confirmed(ws) != summary["sha256"]
+
+
+def test_confirm_errors_name_the_mapping_line(workspace: Path) -> None:
+    """A bad transform and an unknown column are reported at their lines; nothing is locked."""
+    run("map", "-w", str(workspace), "--offline")
+    path = workspace / "mapping.yaml"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    target = next(i for i, t in enumerate(lines) if "columns: [Email], field: emails" in t)
+    lines[target] = lines[target].replace("transform: email", "transform: emial")
+    other = next(i for i, t in enumerate(lines) if "columns: [Phone], field: phones" in t)
+    lines[other] = lines[other].replace("columns: [Phone]", "columns: [Fone]")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        run("confirm", "-w", str(workspace), "--yes", "--offline")
+    message = err.value.message
+    assert f"mapping.yaml:{target + 1}: object client_person: unknown transform 'emial'" in message
+    assert f"mapping.yaml:{other + 1}: object client_person: field line column 'Fone'" in message
+    with pytest.raises(ConfigError, match="not confirmed"):
+        require_confirmed(load_workspace(workspace))
+
+
+def test_confirm_checks_the_account_schema(workspace: Path) -> None:
+    """An account field with the mapping's name but another type is an error at its line."""
+    from pdmigrate.mapping.workflow import confirm_workspace
+
+    run("map", "-w", str(workspace), "--offline")
+    text = (workspace / "mapping.yaml").read_text(encoding="utf-8")
+    line = next(i + 1 for i, t in enumerate(text.splitlines()) if "field: Matter Number" in t)
+    fields = {"deal": {"Matter Number": "date"}}
+    with pytest.raises(ConfigError) as err:
+        confirm_workspace(load_workspace(workspace), fields=fields)
+    assert (
+        f"mapping.yaml:{line}: object matter_deal: the account's deal field 'Matter Number' "
+        "is date, the mapping says varchar"
+    ) in err.value.message
+
+
+def test_confirm_without_yes_asks(workspace: Path) -> None:
+    """Without --yes, answering no refuses and leaves the mapping unconfirmed."""
+    run("map", "-w", str(workspace), "--offline")
+    result = CliRunner().invoke(COMMANDS["confirm"], ["-w", str(workspace)], input="n\n")
+    assert isinstance(result.exception, UsageError)
+    assert "Confirm 11 objects and" in result.stderr
+    with pytest.raises(ConfigError, match="not confirmed"):
+        require_confirmed(load_workspace(workspace))
