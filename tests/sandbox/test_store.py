@@ -90,6 +90,7 @@ def test_sqlite_state_survives_two_app_instances(
         assert got.json()["data"]["name"] == "Persisted Person"
         assert c.post("/api/v2/persons", json={"name": "Next"}).json()["data"]["id"] == 2
     assert len(second.store.accounts()) == 1
+    second.close()
     mode = sqlite3.connect(db).execute("PRAGMA journal_mode").fetchone()[0]
     assert mode == "wal"
 

@@ -161,6 +161,10 @@ class Sandbox:
                 )  # fmt: skip
             return account
 
+    def close(self) -> None:
+        """Close the store (the SQLite file is complete on disk afterwards)."""
+        self.store.close()
+
     def dump(self) -> dict[str, Any]:
         """Every account's full state as a JSON-able dict (see ``Store.dump``)."""
         return self.store.dump()
