@@ -10,6 +10,7 @@ import yaml
 from pdmigrate.errors import ConfigError
 from pdmigrate.profiles import (
     PROFILE_DIR,
+    detect_header,
     list_profiles,
     load_profile,
     load_profile_file,
@@ -226,3 +227,35 @@ def test_firm_name_patterns() -> None:
     assert profile.is_firm_name("Acme Widgets, LLC")
     assert profile.is_firm_name("Smith & Jones")
     assert not profile.is_firm_name("Coleman, Mary")
+
+
+def test_detect_header_skips_title_and_banner_rows() -> None:
+    """A report with a title, a dentist banner and a blank row has its header at index 3."""
+    rows = [
+        ["Invoice Created Report"],
+        ["Dentist: Lee, Amy", None, "Month: 2024-03"],
+        [],
+        ["Invoice No", "Invoice Date", "Patient", "Patient ID", "Dentist", "Item Code", "Total"],
+        ["300001", "05/03/2024", "Smith, Jo", "10001", "Lee, Amy", "011", "65.00"],
+    ]
+    index, found = detect_header(load_profile("corepractice"), "report.xlsx", rows)
+    assert index == 3
+    assert found.object == "invoices"
+    assert found.columns["Invoice No"] == "Invoice No"
+
+
+def test_detect_header_without_any_header() -> None:
+    """Rows that look like no object's header give index 0 and no match."""
+    rows = [["1", "2"], ["3", "4"]]
+    assert detect_header(load_profile("generic"), "x.csv", rows) == (0, (None, {}, 0.0))
+
+
+def test_landings_for_an_object() -> None:
+    """advancedpm appointments land as a deal, its stages, an activity and deal fields."""
+    ids = [x.id for x in load_profile("advancedpm").landings_for("appointments")]
+    assert ids == [
+        "appointment_deal",
+        "appointment_stages",
+        "appointment_activity",
+        "appointment_custom_fields",
+    ]
