@@ -76,8 +76,9 @@ CASES: list[tuple[str, Any, str | None, Any]] = [
 
 
 @pytest.mark.parametrize(("spec", "cell", "custom", "expected"), CASES)
-def test_each_transform_in_a_field_line(spec: str, cell: str, custom: str | None,
-                                        expected: Any) -> None:  # fmt: skip
+def test_each_transform_in_a_field_line(
+    spec: str, cell: str, custom: str | None, expected: Any
+) -> None:
     """Each transform, used in a mapping line, gives the exact API value."""
     mapping = parse_text(one_line(spec, custom))[0]
     result = apply_object(mapping, mapping.objects[0], [row({"A": cell})])
@@ -87,8 +88,9 @@ def test_each_transform_in_a_field_line(spec: str, cell: str, custom: str | None
 def test_concat_joins_several_columns_in_order() -> None:
     """concat takes several columns and skips blanks."""
     mapping = parse_text(one_line('concat(", ")', None, "[A, B, C]"))[0]
-    result = apply_object(mapping, mapping.objects[0], [row({"A": "1 Main St", "B": "",
-                                                             "C": "Sydney"})])  # fmt: skip
+    result = apply_object(
+        mapping, mapping.objects[0], [row({"A": "1 Main St", "B": "", "C": "Sydney"})]
+    )
     assert result.payloads[0].fields["X"] == "1 Main St, Sydney"
 
 
@@ -105,7 +107,11 @@ def test_bad_value_is_a_finding_not_an_exception() -> None:
     assert "X" not in result.payloads[0].fields
     problem = result.findings[0]
     assert (problem.file, problem.line, problem.column, problem.object) == (
-        "patients.csv", 7, "A", "p")  # fmt: skip
+        "patients.csv",
+        7,
+        "A",
+        "p",
+    )
     assert problem.code.startswith("date.")
 
 
@@ -132,17 +138,27 @@ def test_missing_email_sets_the_flag_and_never_invents_an_address() -> None:
     mapping = _mapping("corepractice")
     obj = mapping.object("patient_person")
     rows = [
-        Row({"Patient ID": "1", "First Name": "A", "Last Name": "B", "Email": "none@none.com"},
-            "patients.csv", 2),
-        Row({"Patient ID": "2", "First Name": "C", "Last Name": "D", "Email": ""},
-            "patients.csv", 3),
-        Row({"Patient ID": "3", "First Name": "E", "Last Name": "F", "Email": "e@f.com.au"},
-            "patients.csv", 4),
-    ]  # fmt: skip
+        Row(
+            {"Patient ID": "1", "First Name": "A", "Last Name": "B", "Email": "none@none.com"},
+            "patients.csv",
+            2,
+        ),
+        Row(
+            {"Patient ID": "2", "First Name": "C", "Last Name": "D", "Email": ""}, "patients.csv", 3
+        ),
+        Row(
+            {"Patient ID": "3", "First Name": "E", "Last Name": "F", "Email": "e@f.com.au"},
+            "patients.csv",
+            4,
+        ),
+    ]
     result = apply_object(mapping, obj, rows)
     flags = [(p.fields.get("Email missing"), p.fields.get("emails")) for p in result.payloads]
-    assert flags == [("Yes", None), ("Yes", None),
-                     (None, [{"value": "e@f.com.au", "primary": True, "label": "work"}])]  # fmt: skip
+    assert flags == [
+        ("Yes", None),
+        ("Yes", None),
+        (None, [{"value": "e@f.com.au", "primary": True, "label": "work"}]),
+    ]
     assert [f.code for f in result.findings] == ["email.placeholder", "email.missing"]
     assert result.payloads[0].fields["Source ID"] == "corepractice/patient_person/1"
     assert result.payloads[0].fields["name"] == "A B"
@@ -152,14 +168,26 @@ def test_grouped_plan_items_roll_up_into_one_deal_with_a_note_table() -> None:
     """Plan items: value = sum Fee x Qty, codes joined, stage and probability, item table note."""
     mapping = _mapping("corepractice")
     obj = mapping.object("treatment_plan_deal")
-    base = {"Plan ID": "7", "Patient ID": "1", "Plan Name": "Crowns", "Created": "02/01/2024",
-            "Plan Status": "Accepted", "Practitioner": "Lyons, F"}  # fmt: skip
+    base = {
+        "Plan ID": "7",
+        "Patient ID": "1",
+        "Plan Name": "Crowns",
+        "Created": "02/01/2024",
+        "Plan Status": "Accepted",
+        "Practitioner": "Lyons, F",
+    }
     rows = [
-        Row({**base, "Item Code": "613", "Fee": "$1,200.00", "Qty": "2", "Gap": "100"},
-            "treatment_plans.csv", 2),
-        Row({**base, "Item Code": "011", "Fee": "60", "Qty": "", "Gap": "20.50"},
-            "treatment_plans.csv", 3),
-    ]  # fmt: skip
+        Row(
+            {**base, "Item Code": "613", "Fee": "$1,200.00", "Qty": "2", "Gap": "100"},
+            "treatment_plans.csv",
+            2,
+        ),
+        Row(
+            {**base, "Item Code": "011", "Fee": "60", "Qty": "", "Gap": "20.50"},
+            "treatment_plans.csv",
+            3,
+        ),
+    ]
     result = apply_object(mapping, obj, rows)
     deal = result.of("treatment_plan_deal", "deal")[0]
     assert deal.fields["value"] == 2460
@@ -167,11 +195,17 @@ def test_grouped_plan_items_roll_up_into_one_deal_with_a_note_table() -> None:
     assert deal.fields["Gap"] == {"value": 120.5, "currency": "AUD"}
     assert deal.fields["Source Created Date"] == "2024-01-02"
     assert (deal.fields["pipeline"], deal.fields["stage"], deal.fields["status"]) == (
-        "Treatment Plans", "Accepted", "open")  # fmt: skip
+        "Treatment Plans",
+        "Accepted",
+        "open",
+    )
     pipeline = mapping.pipeline("Treatment Plans")
     assert pipeline is not None
     assert {s.name: s.probability for s in pipeline.stages} == {
-        "Proposed": 20, "Accepted": 60, "In Progress": 80}  # fmt: skip
+        "Proposed": 20,
+        "Accepted": 60,
+        "In Progress": 80,
+    }
     assert deal.links["person_id"] == Ref("patient_person", "1")
     note = result.of("treatment_plan_deal", "note")[0]
     assert note.links == {"deal_id": Ref("treatment_plan_deal", "7")}
@@ -186,19 +220,37 @@ def test_claim_lines_group_into_deals_won_lost_by_status() -> None:
     obj = mapping.object("claim_deal")
 
     def line(claim: str, status: str, paid: str, balance: str) -> Row:
-        return Row({"Claim Number": claim, "Visit ID": "1", "Chart Number": "C1",
-                    "Claim Status": status, "Paid": paid, "Balance": balance,
-                    "Charge": "100", "Paid Date": "03/05/2024", "CPT/HCPCS": "99213"},
-                   "claims.csv", 2)  # fmt: skip
+        return Row(
+            {
+                "Claim Number": claim,
+                "Visit ID": "1",
+                "Chart Number": "C1",
+                "Claim Status": status,
+                "Paid": paid,
+                "Balance": balance,
+                "Charge": "100",
+                "Paid Date": "03/05/2024",
+                "CPT/HCPCS": "99213",
+            },
+            "claims.csv",
+            2,
+        )
 
-    rows = [line("A", "Submitted", "0", "80"), line("A", "Submitted", "0", "20"),
-            line("B", "Paid", "100", "0"), line("C", "Closed", "0", "40")]  # fmt: skip
+    rows = [
+        line("A", "Submitted", "0", "80"),
+        line("A", "Submitted", "0", "20"),
+        line("B", "Paid", "100", "0"),
+        line("C", "Closed", "0", "40"),
+    ]
     deals = {
         p.source_key.rsplit("/", 1)[1]: p.fields for p in apply_object(mapping, obj, rows).payloads
     }
     assert (deals["A"]["stage"], deals["A"]["value"]) == ("Submitted", 100)
     assert (deals["B"]["status"], deals["B"]["won_time"], deals["B"]["value"]) == (
-        "won", "2024-03-05T00:00:00Z", 0)  # fmt: skip
+        "won",
+        "2024-03-05T00:00:00Z",
+        0,
+    )
     assert (deals["C"]["status"], deals["C"]["lost_reason"]) == ("lost", "Closed unpaid")
     submitted = next(s for s in mapping.pipeline("Claims").stages if s.name == "Submitted")  # type: ignore[union-attr]
     assert submitted.probability == 50
@@ -208,25 +260,59 @@ def test_one_firm_client_row_becomes_an_organization_and_a_person() -> None:
     """practicemaster: a firm client's rows give one organization and its Contact as the person."""
     mapping = _mapping("practicemaster")
     profile = load_profile("practicemaster")
-    ctx = ApplyContext(firm_name_patterns=profile.system.firm_name_patterns,
-                       firm_categories=profile.system.firm_categories)  # fmt: skip
+    ctx = ApplyContext(
+        firm_name_patterns=profile.system.firm_name_patterns,
+        firm_categories=profile.system.firm_categories,
+    )
     rows = [
-        Row({"Client ID": "1008.001", "Name": "Summers & Vasquez LLC", "Contact": "Jo Summers",
-             "Status": "Active", "Open Date": "03/02/2020", "Work Description": "Lease"},
-            "CMCLIENT.csv", 2),
-        Row({"Client ID": "1008.002", "Name": "Summers & Vasquez LLC", "Contact": "Jo Summers",
-             "Status": "Closed", "Open Date": "01/15/2019", "Close Date": "06/30/2021",
-             "Work Description": "Dispute"}, "CMCLIENT.csv", 3),
-        Row({"Client ID": "1009.001", "Name": "Ann Lee", "Contact": "", "Status": "Billed",
-             "Open Date": "01/01/2022", "Work Description": "Will"}, "CMCLIENT.csv", 4),
-    ]  # fmt: skip
+        Row(
+            {
+                "Client ID": "1008.001",
+                "Name": "Summers & Vasquez LLC",
+                "Contact": "Jo Summers",
+                "Status": "Active",
+                "Open Date": "03/02/2020",
+                "Work Description": "Lease",
+            },
+            "CMCLIENT.csv",
+            2,
+        ),
+        Row(
+            {
+                "Client ID": "1008.002",
+                "Name": "Summers & Vasquez LLC",
+                "Contact": "Jo Summers",
+                "Status": "Closed",
+                "Open Date": "01/15/2019",
+                "Close Date": "06/30/2021",
+                "Work Description": "Dispute",
+            },
+            "CMCLIENT.csv",
+            3,
+        ),
+        Row(
+            {
+                "Client ID": "1009.001",
+                "Name": "Ann Lee",
+                "Contact": "",
+                "Status": "Billed",
+                "Open Date": "01/01/2022",
+                "Work Description": "Will",
+            },
+            "CMCLIENT.csv",
+            4,
+        ),
+    ]
     result = apply_rows(mapping, {"cmclient": rows}, ctx)
     people = {p.source_key: p.fields["name"] for p in result.of("client_person", "person")}
-    assert people == {"practicemaster/client_person/1008": "Jo Summers",
-                      "practicemaster/client_person/1009": "Ann Lee"}  # fmt: skip
+    assert people == {
+        "practicemaster/client_person/1008": "Jo Summers",
+        "practicemaster/client_person/1009": "Ann Lee",
+    }
     orgs = result.of("client_organization", "organization")
     assert [(o.source_key, o.fields["name"], o.fields["add_time"]) for o in orgs] == [
-        ("practicemaster/client_organization/1008", "Summers & Vasquez LLC", "2019-01-15")]  # fmt: skip
+        ("practicemaster/client_organization/1008", "Summers & Vasquez LLC", "2019-01-15")
+    ]
     matters = {p.source_key.rsplit("/", 1)[1]: p for p in result.of("matter_deal", "deal")}
     assert set(matters) == {"1008.001", "1008.002", "1009.001"}
     assert matters["1008.002"].fields["status"] == "won"
@@ -241,11 +327,31 @@ def test_fees_sum_into_the_matter_deal_value_and_fields() -> None:
     mapping = _mapping("practicemaster")
     obj = mapping.object("fee_fields")
     rows = [
-        Row({"Client ID": "1.001", "Hours Billed": "2", "Amount": "400", "Timekeeper": "3",
-             "Date": "01/02/2024", "Billing Status": "Billable"}, "CMFEES.csv", 2),
-        Row({"Client ID": "1.001", "Hours Billed": "1", "Amount": "100", "Timekeeper": "3",
-             "Date": "01/03/2024", "Billing Status": "No charge"}, "CMFEES.csv", 3),
-    ]  # fmt: skip
+        Row(
+            {
+                "Client ID": "1.001",
+                "Hours Billed": "2",
+                "Amount": "400",
+                "Timekeeper": "3",
+                "Date": "01/02/2024",
+                "Billing Status": "Billable",
+            },
+            "CMFEES.csv",
+            2,
+        ),
+        Row(
+            {
+                "Client ID": "1.001",
+                "Hours Billed": "1",
+                "Amount": "100",
+                "Timekeeper": "3",
+                "Date": "01/03/2024",
+                "Billing Status": "No charge",
+            },
+            "CMFEES.csv",
+            3,
+        ),
+    ]
     payload = apply_object(mapping, obj, rows).payloads[0]
     assert payload.update_of == Ref("matter_deal", "1.001")
     assert payload.fields["value"] == 400
@@ -259,15 +365,51 @@ def test_kpis_pivot_into_organization_fields() -> None:
     mapping = _mapping("practicebynumbers")
     obj = mapping.object("kpi_fields")
     rows = [
-        Row({"Date": "01/31/2024", "Practice": "P1", "Provider": "", "Metric": "Flow Score",
-             "Value": "70"}, "kpis.csv", 2),
-        Row({"Date": "02/29/2024", "Practice": "P1", "Provider": "", "Metric": "Flow Score",
-             "Value": "75.5"}, "kpis.csv", 3),
-        Row({"Date": "02/29/2024", "Practice": "P1", "Provider": "DR1", "Metric": "Flow Score",
-             "Value": "99"}, "kpis.csv", 4),
-        Row({"Date": "01/31/2024", "Practice": "P1", "Provider": "", "Metric": "Acceptance Rate",
-             "Value": "61%"}, "kpis.csv", 5),
-    ]  # fmt: skip
+        Row(
+            {
+                "Date": "01/31/2024",
+                "Practice": "P1",
+                "Provider": "",
+                "Metric": "Flow Score",
+                "Value": "70",
+            },
+            "kpis.csv",
+            2,
+        ),
+        Row(
+            {
+                "Date": "02/29/2024",
+                "Practice": "P1",
+                "Provider": "",
+                "Metric": "Flow Score",
+                "Value": "75.5",
+            },
+            "kpis.csv",
+            3,
+        ),
+        Row(
+            {
+                "Date": "02/29/2024",
+                "Practice": "P1",
+                "Provider": "DR1",
+                "Metric": "Flow Score",
+                "Value": "99",
+            },
+            "kpis.csv",
+            4,
+        ),
+        Row(
+            {
+                "Date": "01/31/2024",
+                "Practice": "P1",
+                "Provider": "",
+                "Metric": "Acceptance Rate",
+                "Value": "61%",
+            },
+            "kpis.csv",
+            5,
+        ),
+    ]
     result = apply_object(mapping, obj, rows)
     org = result.of("kpi_fields", "organization")[0]
     assert org.fields == {"Flow Score": 75.5, "Acceptance Rate": 61.0}
@@ -281,10 +423,24 @@ def test_appointment_becomes_an_activity_in_utc_with_marker() -> None:
     """corepractice Cancelled appointment: done task, prefixed subject, UTC due time, marker."""
     mapping = _mapping("corepractice")
     obj = mapping.object("appointment_activity")
-    rows = [Row({"Appointment ID": "9", "Patient ID": "1", "Patient Name": "Ann Lee",
-                 "Date": "06/10/2024", "Start": "09:30", "Duration": "45", "Status": "Cancelled",
-                 "Appointment Type": "Check-up", "Location": "City", "Chair/Room": "Chair 2"},
-                "appointments.csv", 5)]  # fmt: skip
+    rows = [
+        Row(
+            {
+                "Appointment ID": "9",
+                "Patient ID": "1",
+                "Patient Name": "Ann Lee",
+                "Date": "06/10/2024",
+                "Start": "09:30",
+                "Duration": "45",
+                "Status": "Cancelled",
+                "Appointment Type": "Check-up",
+                "Location": "City",
+                "Chair/Room": "Chair 2",
+            },
+            "appointments.csv",
+            5,
+        )
+    ]
     activity = apply_object(mapping, obj, rows).payloads[0]
     assert activity.fields["type"] == "task"
     assert activity.fields["subject"] == "Cancelled: Check-up: Ann Lee"
@@ -312,20 +468,33 @@ def test_not_migrated_objects_give_no_payload() -> None:
 @given(
     st.lists(
         st.dictionaries(
-            st.sampled_from(["Plan ID", "Patient ID", "Fee", "Qty", "Plan Status", "Created",
-                             "Item Code", "Gap", "Practitioner", "Plan Name"]),
+            st.sampled_from(
+                [
+                    "Plan ID",
+                    "Patient ID",
+                    "Fee",
+                    "Qty",
+                    "Plan Status",
+                    "Created",
+                    "Item Code",
+                    "Gap",
+                    "Practitioner",
+                    "Plan Name",
+                ]
+            ),
             st.text(max_size=20),
         ),
         min_size=1,
         max_size=6,
     )
-)  # fmt: skip
+)
 def test_apply_never_raises_on_bad_rows(rows: list[dict[str, str]]) -> None:
     """Random cells give payloads or findings, never an exception."""
     mapping = MAPPING_CP
     for obj_id in ("treatment_plan_deal", "patient_person", "appointment_activity"):
-        result = apply_object(mapping, mapping.object(obj_id),
-                              [Row(r, "x.csv", i + 2) for i, r in enumerate(rows)])  # fmt: skip
+        result = apply_object(
+            mapping, mapping.object(obj_id), [Row(r, "x.csv", i + 2) for i, r in enumerate(rows)]
+        )
         assert all(p.object == obj_id for p in result.payloads)
 
 

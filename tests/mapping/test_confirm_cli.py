@@ -43,7 +43,10 @@ def test_map_writes_the_mapping_and_reports_compatibility(workspace: Path) -> No
     assert summary["compatibility"] == {"mapped": 11, "total": 11, "native": 7, "percent": 64}
     first = summary["objects"][0]
     assert (first["source"], first["target"], first["cardinality"]) == (
-        "cmclient", "person", "grouped")  # fmt: skip
+        "cmclient",
+        "person",
+        "grouped",
+    )
     assert "11 of 11 source objects map: 7 one to one onto a native Pipedrive object" in err
     mapping, _, sha = load_mapping(workspace / "mapping.yaml")
     assert sha == summary["sha256"]

@@ -45,8 +45,21 @@ def test_compatibility_sentence_for_corepractice() -> None:
 
 
 def _patients_csv() -> TableSample:
-    headers = ("PATIENT_NO", "FIRST", "LAST", "BIRTHDATE", "ADDRESS", "ZIP", "EMAIL_ADDR",
-               "CELL", "GENDER", "SSN", "INSURANCE_PLAN", "BALANCE", "VIP")  # fmt: skip
+    headers = (
+        "PATIENT_NO",
+        "FIRST",
+        "LAST",
+        "BIRTHDATE",
+        "ADDRESS",
+        "ZIP",
+        "EMAIL_ADDR",
+        "CELL",
+        "GENDER",
+        "SSN",
+        "INSURANCE_PLAN",
+        "BALANCE",
+        "VIP",
+    )
     samples = {
         "PATIENT_NO": ["1001", "1002", "1003", "1004"],
         "FIRST": ["Ann", "Bo", "Cy", "Di"],
@@ -90,7 +103,10 @@ def test_generic_profile_maps_an_unknown_patients_csv() -> None:
     assert mapping.settings.date_order == "mdy"
     assert mapping.value_maps["contacts.VIP"] == {"N": None, "Y": "Yes"}
     assert mapping.value_maps["contacts.INSURANCE_PLAN"] == {
-        "Bronze": "Bronze", "Gold": "Gold", "Silver": "Silver"}  # fmt: skip
+        "Bronze": "Bronze",
+        "Gold": "Gold",
+        "Silver": "Silver",
+    }
     ssn = [n for n in mapping.not_migrated if n.column == "SSN"]
     assert ssn
     assert "government" in ssn[0].reason
@@ -180,7 +196,10 @@ def test_distinct_pick_list_values_fill_value_maps_with_unmapped_flagged() -> No
     )
     proposal = propose(profile, settings_for(profile), [table])
     assert proposal.mapping.value_maps["patients.Status"] == {
-        "Active": "Active", "Archived": "Archived", "Moved away": None}  # fmt: skip
+        "Active": "Active",
+        "Archived": "Archived",
+        "Moved away": None,
+    }
     flagged = "value not mapped to an option: patients.Status"
     assert any(r.reason == flagged for r in proposal.review)
 
