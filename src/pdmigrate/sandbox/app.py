@@ -249,10 +249,7 @@ async def _pipeline(request: Request) -> Response:
         raw = await request.body()
         content_type = request.headers.get("content-type", "")
         body: Any = None
-        if (
-            "multipart/form-data" not in content_type
-            and "x-www-form-urlencoded" not in content_type
-        ):
+        if not any(form in content_type for form in _FORM_TYPES):
             body = parse_json_body(raw)
         if sandbox.spec is not None:
             problem = sandbox.spec.validate_request(
