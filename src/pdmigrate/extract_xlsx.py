@@ -264,49 +264,66 @@ def _iter_sheet(
 ) -> Iterator[tuple[int, list[str]]]:
     row_number = 0
     parent: ET.Element | None = None
+    ns = ""
+    row_tags = {f"{{{n}}}row" for n in _MAIN_NS} | {"row"}
+    data_tags = {f"{{{n}}}sheetData" for n in _MAIN_NS} | {"sheetData"}
     with archive.open(part) as fh:
         for event, elem in ET.iterparse(fh, events=("start", "end")):  # noqa: S314
+            tag = elem.tag
             if event == "start":
-                if parent is None and _local(elem.tag) == "sheetData":
+                if parent is None and tag in data_tags:
                     parent = elem
+                    ns = tag[: tag.index("}") + 1] if "}" in tag else ""
                 continue
-            if _local(elem.tag) != "row":
+            if tag not in row_tags:
                 continue
             given = elem.get("r")
             row_number = int(given) if given and given.isdigit() else row_number + 1
-            cells: list[str] = []
-            for cell in elem:
-                if _local(cell.tag) != "c":
-                    continue
-                ref = cell.get("r")
-                if ref:
-                    column = _column_index(ref)
-                    if column > len(cells):
-                        cells.extend([""] * (column - len(cells)))
-                kind = cell.get("t", "n")
-                if kind == "inlineStr":
-                    cells.append(_text_of(cell))
-                    continue
-                value = next((c.text for c in cell if _local(c.tag) == "v"), None)
-                if value is None:
-                    cells.append("")
-                elif kind == "s":
-                    cells.append(strings[int(value)])
-                elif kind == "b":
-                    cells.append("TRUE" if value.strip() in {"1", "true"} else "FALSE")
-                elif kind in {"str", "e", "d"}:
-                    cells.append(value)
-                else:
-                    style = int(cell.get("s", "0") or 0)
-                    if style in dates or style in durations:
-                        try:
-                            when = from_excel(float(value), epoch, timedelta=style in durations)
-                        except (ValueError, OverflowError):
-                            cells.append(_number_text(value))
-                        else:
-                            cells.append(cell_text(when))
-                    else:
-                        cells.append(_number_text(value))
+            cells = _row_cells(elem, ns, strings, dates, durations, epoch)
             if parent is not None:
                 parent.clear()
             yield row_number, cells
+
+
+def _row_cells(
+    row: ET.Element,
+    ns: str,
+    strings: list[str],
+    dates: frozenset[int],
+    durations: frozenset[int],
+    epoch: datetime,
+) -> list[str]:
+    c_tag, v_tag, t_tag = ns + "c", ns + "v", ns + "t"
+    cells: list[str] = []
+    append = cells.append
+    for cell in row.iterfind(c_tag):
+        ref = cell.get("r")
+        if ref:
+            column = _column_index(ref)
+            if column > len(cells):
+                cells.extend([""] * (column - len(cells)))
+        kind = cell.get("t", "n")
+        if kind == "inlineStr":
+            append("".join(t.text or "" for t in cell.iter(t_tag)))
+            continue
+        value = cell.findtext(v_tag)
+        if value is None:
+            append("")
+        elif kind == "s":
+            append(strings[int(value)])
+        elif kind == "b":
+            append("TRUE" if value.strip() in {"1", "true"} else "FALSE")
+        elif kind in {"str", "e", "d"}:
+            append(value)
+        else:
+            style = int(cell.get("s") or 0)
+            if style in dates or style in durations:
+                try:
+                    when = from_excel(float(value), epoch, timedelta=style in durations)
+                except (ValueError, OverflowError):
+                    append(_number_text(value))
+                else:
+                    append(cell_text(when))
+            else:
+                append(_number_text(value))
+    return cells
