@@ -300,3 +300,14 @@ def test_visible_to_levels_follow_the_plan(make_sandbox: Any) -> None:
         assert _ok(premium.post("/api/v2/persons", json={"name": "A"}))["visible_to"] == 7
         person = _ok(premium.post("/api/v2/persons", json={"name": "B", "visible_to": 5}))
         assert person["visible_to"] == 5
+
+
+def test_archived_deals_move_to_their_own_list(client: httpx.Client) -> None:
+    """is_archived=true stamps archive_time and moves the deal to /deals/archived."""
+    _ok(client.post("/api/v2/deals", json={"title": "Keep"}))
+    deal = _ok(client.post("/api/v2/deals", json={"title": "Old"}))
+    archived = _ok(client.patch(f"/api/v2/deals/{deal['id']}", json={"is_archived": True}))
+    assert archived["archive_time"] == "2026-01-15T09:00:00Z"
+    assert [d["title"] for d in client.get("/api/v2/deals").json()["data"]] == ["Keep"]
+    listed = client.get("/api/v2/deals/archived").json()["data"]
+    assert [d["title"] for d in listed] == ["Old"]
