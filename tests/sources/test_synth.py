@@ -206,6 +206,21 @@ def test_formula_and_orphans_are_in_the_files(system: str, exports: dict[str, Pa
         assert values.count(orphan["value"]) == 1
 
 
+def test_advancedpm_reports_have_banners_and_totals(exports: dict[str, Path]) -> None:
+    """Report CSVs open with title and date-range rows; claims end with a Grand Total row."""
+    folder = exports["advancedpm"]
+    manifest = _manifest(folder)
+    claims = manifest["files"]["claims.csv"]
+    assert (claims["title_rows"], claims["trailer_rows"]) == (4, 1)
+    with (folder / "claims.csv").open(encoding="utf-8", newline="") as fh:
+        raw = list(csv.reader(fh))
+    assert raw[0] == ["Charge Detail Report"]
+    assert raw[1][0].startswith("Date Range: ")
+    assert raw[-1][0] == "Grand Total"
+    zips = {r["Chart Number"]: r["Zip"] for r in _table(folder, "patients")}
+    assert zips["A000006"].split("-")[0] == "02116"
+
+
 def test_practicemaster_conventions(exports: dict[str, Path]) -> None:
     """CM* files are cp1252 with CRLF; Client IDs such as 1007.010 and 1007.100 stay text."""
     folder = exports["practicemaster"]
@@ -243,6 +258,10 @@ def test_corepractice_conventions(exports: dict[str, Path]) -> None:
     assert isinstance(mangled["value"], int)
     assert {c for c in codes if isinstance(c, str)} <= {"011", "012", "022", "114", "121",
                                                          "311", "521", "613", "415"}  # fmt: skip
+    postcodes = {r["Patient ID"]: r["Postcode"] for r in _table(folder, "patients")}
+    zero_led = manifest["defects"]["text_ids"]
+    assert {"key": "10002", "column": "Postcode", "value": "0800"} in zero_led
+    assert all(postcodes[item["key"]] == item["value"] for item in zero_led)
     dobs = [r["Date of Birth"] for r in _table(folder, "patients") if r["Date of Birth"]]
     assert any(int(d.split("/")[0]) > 12 for d in dobs if d.count("/") == 2)
 

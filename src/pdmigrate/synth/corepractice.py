@@ -201,6 +201,8 @@ def generate(out: Path, n: int, seed: int) -> tuple[Manifest, list[dict[str, obj
     # --- patients ------------------------------------------------------------------------
     with table(out, "patients.csv", "patients", PATIENTS, man, encoding="utf-8-sig") as w:
         for p in pop.people:
+            if p.idx == 2:
+                p.city, p.state, p.postcode = NT_POSTCODES[0]
             if p.postcode.startswith("0"):
                 man.defect("text_ids", {"key": p.key, "column": "Postcode", "value": p.postcode})
             alerts = ""
