@@ -154,3 +154,15 @@ def test_person_search_finds_note_content(client: httpx.Client) -> None:
     assert [(i["item"]["id"], i["item"]["notes"]) for i in items] == [
         (person["id"], ["Allergic to latex"])
     ]
+
+
+def test_product_search_by_code(client: httpx.Client) -> None:
+    """products/search finds a product by its code with exact_match."""
+    _post(client, "/api/v2/products", {"name": "Night guard", "code": "NG-1"})
+    _post(client, "/api/v2/products", {"name": "Night guard XL", "code": "NG-10"})
+    items = client.get(
+        "/api/v2/products/search", params={"term": "NG-1", "fields": "code", "exact_match": "true"}
+    ).json()["data"]["items"]
+    assert [(i["item"]["name"], i["item"]["code"], i["item"]["type"]) for i in items] == [
+        ("Night guard", "NG-1", "product")
+    ]

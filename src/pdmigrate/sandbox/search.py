@@ -1,4 +1,5 @@
 """v2 search: ``persons/search``, ``organizations/search``, ``deals/search``,
+``products/search`` (name, code, custom fields),
 ``itemSearch`` (deals, persons and organizations together; ``limit`` up to 100) and
 ``itemSearch/field``.
 
@@ -30,6 +31,7 @@ _FIELDS: dict[str, tuple[str, ...]] = {
     "persons": ("custom_fields", "email", "notes", "phone", "name"),
     "organizations": ("address", "custom_fields", "notes", "name"),
     "deals": ("custom_fields", "notes", "title"),
+    "products": ("code", "custom_fields", "name"),
 }
 _SEARCHABLE_TYPES = ("address", "varchar", "text", "varchar_auto", "double", "monetary", "phone")
 _ITEM_TYPES = {
@@ -110,6 +112,8 @@ def _candidates(
         out["address"] = [t for t in [_text(doc.get("address"))] if t]
     if "custom_fields" in chosen:
         out["custom_fields"] = _custom_texts(defs, doc)
+    if "code" in chosen:
+        out["code"] = [t for t in [_text(doc.get("code"))] if t]
     if "notes" in chosen:
         out["notes"] = notes.get(doc["id"], [])
     return out
@@ -135,6 +139,10 @@ def _item(
                 "visible_to": doc.get("visible_to"), "owner": owner,
                 "organization": _ref(ctx, "organizations", doc.get("org_id")),
                 "custom_fields": custom, "notes": notes}  # fmt: skip
+    if entity == "products":
+        return {"id": doc["id"], "type": "product", "name": doc.get("name"),
+                "code": doc.get("code"), "visible_to": doc.get("visible_to"), "owner": owner,
+                "custom_fields": custom}  # fmt: skip
     if entity == "organizations":
         return {"id": doc["id"], "type": "organization", "name": doc.get("name"),
                 "address": _text(doc.get("address")), "visible_to": doc.get("visible_to"),
@@ -187,7 +195,12 @@ def _hits(
     return hits
 
 
-_ITEM_SEARCH_TYPES = {"deal": "deals", "person": "persons", "organization": "organizations"}
+_ITEM_SEARCH_TYPES = {
+    "deal": "deals",
+    "person": "persons",
+    "organization": "organizations",
+    "product": "products",
+}
 _ITEM_SEARCH_FIELDS = ("address", "code", "custom_fields", "email", "name", "notes", "phone",
                        "title", "description")  # fmt: skip
 
@@ -197,7 +210,7 @@ async def _item_search(ctx: RequestContext) -> Response:
     exact = bool(query_bool(ctx.query, "exact_match"))
     term = _term(ctx, exact)
     raw_types = ctx.query.get("item_types")
-    types = [t.strip() for t in (raw_types or "deal,person,organization").split(",") if t.strip()]
+    types = [t.strip() for t in (raw_types or ",".join(_ITEM_SEARCH_TYPES)).split(",") if t.strip()]
     raw_fields = ctx.query.get("fields")
     wanted = {f.strip() for f in raw_fields.split(",")} if raw_fields else set(_ITEM_SEARCH_FIELDS)
     if wanted - set(_ITEM_SEARCH_FIELDS):
@@ -300,6 +313,7 @@ ROUTES: list[ApiRoute] = [
     ApiRoute("GET", "/api/v2/persons/search", _entity_search("persons")),
     ApiRoute("GET", "/api/v2/organizations/search", _entity_search("organizations")),
     ApiRoute("GET", "/api/v2/deals/search", _entity_search("deals")),
+    ApiRoute("GET", "/api/v2/products/search", _entity_search("products")),
     ApiRoute("GET", "/api/v2/itemSearch/field", _field_search),
     ApiRoute("GET", "/api/v2/itemSearch", _item_search),
 ]
