@@ -204,3 +204,15 @@ def test_pages_of_ten_over_twenty_three_people(client: httpx.Client, clock: Fake
         params["cursor"] = body["additional_data"]["next_cursor"]
     assert sizes == [10, 10, 3]
     assert seen == list(range(1, 24))
+
+
+def test_deleted_deals_are_listed_for_thirty_days(client: httpx.Client, clock: FakeClock) -> None:
+    """status=deleted shows a deal deleted 29 days ago but not one deleted 31 days ago."""
+    client.post("/api/v2/deals", json={"title": "Early"})
+    client.post("/api/v2/deals", json={"title": "Late"})
+    client.delete("/api/v2/deals/1")
+    clock.advance(2 * 86_400)
+    client.delete("/api/v2/deals/2")
+    clock.advance(29 * 86_400)
+    listed = client.get("/api/v2/deals", params={"status": "deleted"}).json()["data"]
+    assert [d["title"] for d in listed] == ["Late"]

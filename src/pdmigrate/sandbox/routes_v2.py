@@ -11,6 +11,7 @@ import base64
 import binascii
 import json
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from starlette.datastructures import QueryParams
@@ -18,7 +19,7 @@ from starlette.responses import Response
 
 from pdmigrate.sandbox import entities, fields
 from pdmigrate.sandbox.envelope import ApiRoute, RequestContext, ok, validation_error
-from pdmigrate.sandbox.store import parse_time
+from pdmigrate.sandbox.store import parse_time, rfc3339
 
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 100
@@ -209,13 +210,18 @@ def list_page(
             raise validation_error("cursor", "Invalid cursor")
         after = state["k"]
     has_times = entity in _HAS_UPDATED
+    since = _time_filter(query, "updated_since") if has_times else None
+    if deleted:
+        # "status=deleted ... deals deleted up to 30 days ago"; deletion stamps update_time.
+        window = rfc3339(ctx.sandbox.clock.now() - timedelta(days=30))
+        since = max(since or window, window)
     docs = ctx.store.query(
         ctx.cid,
         entity,
         deleted=deleted,
         ids=parse_ids(query) if entity in _HAS_IDS else None,
         equals=equals,
-        updated_since=_time_filter(query, "updated_since") if has_times else None,
+        updated_since=since,
         updated_until=_time_filter(query, "updated_until") if has_times else None,
         participant=participant,
         sort_by=sort_by,
