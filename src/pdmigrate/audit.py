@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import re
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -70,6 +71,9 @@ class Auditor:
         self._cache: dict[tuple[str, str], tuple[str | None, tuple[Problem, ...]]] = {}
         self._row_errors: dict[tuple[str, int], Finding] = {}
         self._unknown: dict[tuple[str, str], Counter[str]] = {}
+        self._firm_patterns = [
+            re.compile(p, re.IGNORECASE) for p in profile.system.firm_name_patterns
+        ]
         self._placeholders = [p.casefold() for p in profile.system.placeholder_emails]
         self._today = date.today()
 
@@ -245,7 +249,10 @@ class Auditor:
             email = parsed.get(email_col, "") if email_col else ""
             if email and not self._placeholder(email):
                 dob = parsed.get(dob_col, "") if dob_col else ""
-                name = norm(" ".join(values.get(n, "") for n in name_cols))
+                name = " ".join(values.get(n, "") for n in name_cols)
+                if c.contact and values.get(c.contact, "").strip() and self._firm(name):
+                    name = values[c.contact]  # a firm client: the person is its contact
+                name = norm(name)
                 grp = key or f"{row.file}:{row.line}"
                 if c.group is not None:
                     grp = "\x1f".join(values.get(col, "").strip() for col in c.group[0])
@@ -256,6 +263,9 @@ class Auditor:
                 )
         if c.attachment is not None and blocking is None:
             self._check_attachment(c.attachment, obj, row, key)
+
+    def _firm(self, name: str) -> bool:
+        return any(p.search(name) for p in self._firm_patterns)
 
     def _placeholder(self, email: str) -> bool:
         folded = email.casefold()

@@ -50,6 +50,7 @@ class Checks:
     refs: list[tuple[str, str, list[str], bool, bool]]
     provides: list[tuple[str, list[str]]]
     person: tuple[str | None, str | None, list[str]] | None
+    contact: str | None
     attachment: str | None
     email_column: str | None
     group: tuple[list[str], bool] | None
@@ -121,6 +122,7 @@ def plan_checks(profile: Profile, name: str) -> Checks:
     )
     email_col = next((c.name for c in obj.columns if c.type == "email"), None)
     person = None
+    contact: str | None = None
     if person_landing and email_col is not None:
         dob = next(
             (
@@ -139,6 +141,8 @@ def plan_checks(profile: Profile, name: str) -> Checks:
                 if norm(c.name) in {"name", "patient name", "client name", "full name"}
             ][:1]
         person = (email_col, dob, names)
+        if profile.system.firm_name_patterns:
+            contact = next((c.name for c in obj.columns if norm(c.name) == "contact"), None)
     attachment = None
     if any(
         "file" in landing.targets and landing.cardinality != "fields_only" for landing in landings
@@ -162,6 +166,7 @@ def plan_checks(profile: Profile, name: str) -> Checks:
         attachment=attachment,
         email_column=email_col,
         group=group,
+        contact=contact,
     )
 
 
