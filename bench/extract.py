@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -40,14 +41,19 @@ def measure(system: str, folder: Path) -> dict[str, float]:
         attachments=folder,
     )
     started = time.perf_counter()
+    cpu_started = time.process_time()
     result = audit_exports(profile, folder, options)
     seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
     rows = sum(s.rows for s in result.objects.values())
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {
         "rows": rows,
         "seconds": round(seconds, 2),
         "rows_per_s": round(rows / seconds),
+        "cpu_seconds": round(cpu, 2),
+        "rows_per_cpu_s": round(rows / cpu),
+        "load": round(os.getloadavg()[0], 1),
         "peak_rss_mb": round(peak_kb / 1024, 1),
         "findings": sum(result.codes.values()),
         "duplicate_groups": len(result.duplicates),
@@ -89,7 +95,9 @@ def main() -> int:
                 f"{system:<15} patients={args.patients} files={size_mb:.0f} MB "
                 f"(synth {synth_s:.0f} s) | read+audit: {figures['rows']} rows in "
                 f"{figures['seconds']} s = {figures['rows_per_s']} rows/s "
-                f"[{'ok' if fast else 'MISS'} >= {TARGET_ROWS_PER_S}] | peak RSS "
+                f"[{'ok' if fast else 'MISS'} >= {TARGET_ROWS_PER_S}] "
+                f"(CPU {figures['cpu_seconds']} s = {figures['rows_per_cpu_s']} rows/CPU-s; "
+                f"load avg {figures['load']} on {os.cpu_count()} CPUs) | peak RSS "
                 f"{figures['peak_rss_mb']} MB [{'ok' if small else 'MISS'} < {TARGET_RSS_MB}] "
                 f"| {figures['findings']} findings, {figures['duplicate_groups']} duplicate groups"
             )
