@@ -159,7 +159,15 @@ def template_columns(template: str) -> set[str]:
 
 
 def home(obj_name: str, objects: list[MappingObject]) -> MappingObject | None:
-    """The object whose record gets a source object's unknown columns as custom fields."""
+    """The object whose record gets a source object's unknown columns as custom fields.
+
+    A field-only landing that says ``unknown_columns: propose`` (the landing rules'
+    "custom fields" rows) is preferred; else the first record-making object.
+    """
+    for obj in objects:
+        propose_here = obj.options.get("unknown_columns") == "propose"
+        if obj.primary == obj_name and propose_here and obj.links.get("record") is not None:
+            return obj
     for wanted in (("one_to_one", "grouped"), ("fields_only",), ("one_to_many",)):
         for obj in objects:
             if (

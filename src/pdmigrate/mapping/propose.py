@@ -383,6 +383,10 @@ class _Builder:
             )
         if landing.owner:
             out["owner_id"] = Link(to="user", columns=[landing.owner], match="name")
+        deal = options.get("deal") if (options := landing.options) else None
+        if isinstance(deal, str) and any(x.id == deal for x in self.profile.landing):
+            other = next(x for x in self.profile.landing if x.id == deal)
+            out["deal_id"] = Link(to=deal, columns=list(other.key or landing.key))
         options = landing.options
         org_from = options.get("org_from")
         if isinstance(org_from, dict) and entity == "person":
