@@ -127,10 +127,18 @@ class Pools:
             domains += ["bigpond.com", "optusnet.com.au"]
         return cls(female, male, last, streets, places, companies, words, domains)
 
+    sentences: dict[int, list[str]] = field(default_factory=dict)
+
     def sentence(self, rng: random.Random, words: int = 10) -> str:
-        """A lorem-style sentence from the word pool."""
-        text = " ".join(rng.choice(self.words) for _ in range(words))
-        return text[:1].upper() + text[1:] + "."
+        """A lorem-style sentence from the word pool (512 per length, drawn on first use)."""
+        pool = self.sentences.get(words)
+        if pool is None:
+            pool = []
+            for _ in range(512):
+                text = " ".join(rng.choice(self.words) for _ in range(words))
+                pool.append(text[:1].upper() + text[1:] + ".")
+            self.sentences[words] = pool
+        return pool[int(rng.random() * len(pool))]
 
 
 @dataclass
