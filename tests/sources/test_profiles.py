@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pdmigrate.errors import ConfigError
 from pdmigrate.profiles import (
@@ -259,3 +261,27 @@ def test_landings_for_an_object() -> None:
         "appointment_activity",
         "appointment_custom_fields",
     ]
+
+
+def test_broken_stage_probability_names_the_nested_field(tmp_path: Path) -> None:
+    """A probability over 100 is reported at landing[id].pipeline.stages[name].probability."""
+    data = _raw("practicemaster")
+    landing = data["landing"]
+    assert isinstance(landing, list)
+    deal = next(x for x in landing if x["id"] == "matter_deal")
+    deal["pipeline"]["stages"][0]["probability"] = 150
+    path = tmp_path / "broken.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_profile_file(path)
+    assert "field landing[matter_deal].pipeline.stages[Open].probability:" in str(info.value)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(max_size=40), max_size=12))
+def test_match_file_never_crashes(headers: list[str]) -> None:
+    """Any header row gives a match or none, with confidence in [0, 1] and real headers only."""
+    found = match_file(load_profile("corepractice"), "x.csv", headers)
+    assert 0.0 <= found.confidence <= 1.0
+    assert set(found.columns) <= set(headers)
+    assert (found.object is None) == (found.confidence == 0.0)

@@ -323,7 +323,6 @@ def generate(out: Path, n: int, seed: int) -> tuple[Manifest, list[dict[str, obj
         )
 
     # --- treatment plans (xlsx, title row) ---------------------------------------------------
-    plan_items: dict[str, list[str]] = {}
     title: list[list[Cell]] = [["Treatment Plan Report"], [f"Generated {_d(EXPORT_DATE)}"], []]
     with table(out, "treatment_plans.xlsx", "treatment_plans", PLANS, man, title=title) as w:
         plan_no = 7000
@@ -333,10 +332,8 @@ def generate(out: Path, n: int, seed: int) -> tuple[Manifest, list[dict[str, obj
             plan_no += 1
             created = rand_date(rng, p.created, EXPORT_DATE)
             status = rng.choice(["Proposed", "Accepted", "In Progress", "Completed", "Declined"])
-            codes = []
             for _ in range(rng.randint(1, 4)):
                 code, desc, fee = rng.choice(ITEMS)
-                codes.append(code)
                 qty = 1 if rng.random() < 0.9 else 2
                 w.row(
                     [
@@ -356,7 +353,6 @@ def generate(out: Path, n: int, seed: int) -> tuple[Manifest, list[dict[str, obj
                         staff_names[p.provider],
                     ]
                 )
-            plan_items[p.key] = codes
 
     # --- invoices (per month per dentist), payments, allocations --------------------------
     inv_writers: dict[tuple[str, int], TableWriter] = {}
