@@ -127,3 +127,26 @@ def test_confirm_without_yes_asks(workspace: Path) -> None:
     assert "Confirm 11 objects and" in result.stderr
     with pytest.raises(ConfigError, match="not confirmed"):
         require_confirmed(load_workspace(workspace))
+
+
+@pytest.mark.parametrize(
+    "system",
+    [
+        "advancedpm",
+        "corepractice",
+        "generic",
+        "practicebynumbers",
+        "practicemaster",
+        "visualpractice",
+    ],
+)
+def test_map_then_confirm_works_for_every_profile(
+    system: str, tmp_path: Path, synth_exports: dict[str, Path]
+) -> None:
+    """map followed by confirm --yes succeeds on each profile's synth exports."""
+    create_workspace(tmp_path / "ws", source=system, exports=synth_exports[system])
+    ws = tmp_path / "ws"
+    assert run("map", "-w", str(ws), "--offline")[0] == 0
+    code, out, _ = run("confirm", "-w", str(ws), "--yes", "--offline", "--json")
+    assert code == 0
+    assert require_confirmed(load_workspace(ws)) == json.loads(out)["sha256"]

@@ -116,8 +116,9 @@ def validate(
         for column in obj.group_by:
             need(column, (*at, "group_by"), "group_by")
         for name, link in obj.links.items():
+            via = _columns(profile, [link.via], headers, mapping) if link.via else known
             for column in link.columns:
-                need(column, (*at, "links", name), f"link {name}")
+                need(column, (*at, "links", name), f"link {name}", via)
             if link.to not in ids and link.to not in ENTITY_TARGETS:
                 out.add(
                     lines.line((*at, "links", name)),
