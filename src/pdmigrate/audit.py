@@ -12,7 +12,6 @@ Use :func:`audit_exports` for a folder, or feed rows to an :class:`Auditor` your
 from __future__ import annotations
 
 import fnmatch
-import json
 import re
 from collections import Counter
 from datetime import date
@@ -71,6 +70,9 @@ class Auditor:
         self._cache: dict[tuple[str, str], tuple[str | None, tuple[Problem, ...]]] = {}
         self._row_errors: dict[tuple[str, int], Finding] = {}
         self._unknown: dict[tuple[str, str], Counter[str]] = {}
+        self._known_values: set[tuple[str, str]] = set()
+        self._sources: dict[str, SourceFile] = {}
+        self._late: dict[str, list[tuple[int, str, str, Finding]]] = {}
         self._firm_patterns = [
             re.compile(p, re.IGNORECASE) for p in profile.system.firm_name_patterns
         ]
@@ -128,6 +130,7 @@ class Auditor:
         )
         if source.object is not None:
             self.objects[source.object].files.append(source.name)
+            self._sources[source.name] = source
         for finding in source.findings:
             self.emit(finding if finding.object else _with_object(finding, source.object))
 
@@ -166,12 +169,13 @@ class Auditor:
     def _check_row(self, c: Checks, obj: str, row: Row) -> None:
         self.objects[obj].rows += 1
         values = row.values
-        key = "\x1f".join(values.get(k, "").strip() for k in c.key)
+        key_parts = [values.get(k, "").strip() for k in c.key]
+        key = "\x1f".join(key_parts)
         blocking = self._row_errors.pop((row.file, row.line), None) if self._row_errors else None
         if blocking is not None:
             self._quarantine(row.file, row.line, obj, key, blocking, dict(values))
-        if c.key and not all(values.get(k, "").strip() for k in c.key):
-            missing = next(k for k in c.key if not values.get(k, "").strip())
+        if c.key and not all(key_parts):
+            missing = c.key[key_parts.index("")]
             finding = self._row_finding(
                 row, obj, "missing_key", missing, f"key column {missing!r} is empty"
             )
@@ -218,7 +222,12 @@ class Auditor:
                 )
         for column, allowed in c.enums.items():
             value = values.get(column, "")
-            if value.strip() and norm(value) not in allowed:
+            if not value or (column, value) in self._known_values:
+                continue
+            if norm(value) in allowed or not value.strip():
+                if len(self._known_values) < 10_000:
+                    self._known_values.add((column, value))
+            else:
                 seen = self._unknown.setdefault((obj, column), Counter())
                 if len(seen) < 20 or value.strip() in seen:
                     seen[value.strip()[:40]] += 1
@@ -242,7 +251,7 @@ class Auditor:
                 row.file,
                 row.line,
                 key,
-                None if optional or blocking is not None else json.dumps(values),
+                not optional and blocking is None,
             )
         if c.person is not None:
             email_col, dob_col, name_cols = c.person
@@ -347,6 +356,7 @@ class Auditor:
         read = {name for name, s in self.objects.items() if s.files}
         self._duplicate_keys()
         self._orphans(read)
+        self._quarantine_late()
         duplicates = self._duplicates()
         self._unknown_values()
         self._expected_counts()
@@ -408,7 +418,7 @@ class Auditor:
 
     def _orphans(self, read: set[str]) -> None:
         skipped: set[tuple[str, str]] = set()
-        for obj, rel, namespace, optional, file, line, key, values in self.store.orphans():
+        for obj, rel, namespace, optional, file, line, key, quarantine in self.store.orphans():
             target = namespace.split("#", 1)[0]
             if target not in read:
                 skipped.add((obj, target))
@@ -430,8 +440,8 @@ class Auditor:
                 object=obj,
             )
             self.emit(finding)
-            if not optional and values is not None:
-                self._quarantine(file, line, obj, key, finding, json.loads(values))
+            if not optional and quarantine:
+                self._late.setdefault(file, []).append((line, obj, key, finding))
         for obj, target in sorted(skipped):
             self.emit(
                 Finding(
@@ -444,6 +454,24 @@ class Auditor:
                     object=obj,
                 )
             )
+
+    def _quarantine_late(self) -> None:
+        """Quarantine rows found unmigratable at the end, reading their values back.
+
+        Only the files holding such rows are read again, in one pass each.
+        """
+        reader = Reader(self.profile)
+        for file, entries in sorted(self._late.items()):
+            wanted = {line: (obj, key, finding) for line, obj, key, finding in entries}
+            source = self._sources.get(file)
+            values: dict[int, dict[str, str]] = {}
+            if source is not None:
+                for item in reader.rows(source):
+                    if isinstance(item, Row) and item.line in wanted:
+                        values[item.line] = dict(item.values)
+            for line, (obj, key, finding) in sorted(wanted.items()):
+                self._quarantine(file, line, obj, key, finding, values.get(line, {}))
+        self._late.clear()
 
     def _duplicates(self) -> list[DuplicateGroup]:
         groups: list[DuplicateGroup] = []

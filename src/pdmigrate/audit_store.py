@@ -19,7 +19,7 @@ from typing import Any
 _SCHEMA = """
 CREATE TABLE keys (object TEXT, key TEXT, file TEXT, line INTEGER);
 CREATE TABLE refs (object TEXT, rel TEXT, target TEXT, value TEXT, optional INTEGER,
-                   file TEXT, line INTEGER, key TEXT, row TEXT);
+                   file TEXT, line INTEGER, key TEXT, quarantine INTEGER);
 CREATE TABLE people (object TEXT, email TEXT, dob TEXT, name TEXT, key TEXT, grp TEXT,
                      file TEXT, line INTEGER, UNIQUE (object, grp));
 """
@@ -64,10 +64,13 @@ class KeyStore:
         file: str,
         line: int,
         key: str,
-        row: str | None,
+        quarantine: bool,
     ) -> None:
-        """Remember a link from a record to another object's key (``row``: JSON, for quarantine)."""
-        self._refs.append((obj, rel, target, value, int(optional), file, line, key, row))
+        """Remember a link from a record to another object's key (``quarantine``: the
+        record cannot be migrated if the link does not resolve)."""
+        self._refs.append(
+            (obj, rel, target, value, int(optional), file, line, key, int(quarantine))
+        )
         if len(self._refs) >= _BATCH:
             self._flush("refs", self._refs, 9)
 
@@ -119,16 +122,16 @@ class KeyStore:
         """
         yield from self.conn.execute(sql)
 
-    def orphans(self) -> Iterator[tuple[str, str, str, bool, str, int, str, str | None]]:
-        """(object, rel, target, optional, file, line, key, row) of links that resolve nowhere."""
+    def orphans(self) -> Iterator[tuple[str, str, str, bool, str, int, str, bool]]:
+        """(object, rel, target, optional, file, line, key, quarantine) of unresolved links."""
         sql = """
-            SELECT r.object, r.rel, r.target, r.optional, r.file, r.line, r.key, r.row
+            SELECT r.object, r.rel, r.target, r.optional, r.file, r.line, r.key, r.quarantine
             FROM refs r
             WHERE NOT EXISTS (SELECT 1 FROM keys k WHERE k.object = r.target AND k.key = r.value)
             ORDER BY r.rowid
         """
         for row in self.conn.execute(sql):
-            yield row[0], row[1], row[2], bool(row[3]), row[4], row[5], row[6], row[7]
+            yield row[0], row[1], row[2], bool(row[3]), row[4], row[5], row[6], bool(row[7])
 
     def people_by_email(self) -> Iterator[tuple[str, list[Member]]]:
         """(object, members) for every email shared by more than one record."""
