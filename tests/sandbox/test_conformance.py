@@ -219,6 +219,7 @@ def _walk_searches_and_deal_products(call: Walk, ids: dict[str, int], keys: dict
     call("GET", "/api/v2/organizations/search?term=Harbour")
     call("GET", "/api/v2/deals/search?term=Implant")
     call("GET", "/api/v2/itemSearch?term=Harbour&item_types=organization,person&limit=100")
+    call("GET", "/api/v2/products/search?term=IMP-1&fields=code&exact_match=true")
     hits = call(
         "GET",
         "/api/v2/itemSearch/field?term=PM-000042&entity_type=person&match=exact"

@@ -345,6 +345,9 @@ def test_to_json_schema_translates_nullable() -> None:
     assert spec.to_json_schema({"allOf": [{"type": "object"}], "nullable": True}) == {
         "anyOf": [{"type": "null"}, {"allOf": [{"type": "object"}]}]
     }
+    assert spec.to_json_schema({"type": ["integer", "string"], "nullable": True}) == {
+        "type": ["integer", "string", "null"]
+    }
     # a property literally named "description" is a property, not a keyword
     assert spec.to_json_schema({"properties": {"description": {"type": "string"}}}) == {
         "properties": {"description": {"type": "string"}}

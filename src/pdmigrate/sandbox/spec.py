@@ -267,7 +267,8 @@ def to_json_schema(node: Any) -> Any:
     if node.get("nullable") is True:
         if any(k in out for k in ("allOf", "oneOf", "anyOf")) or "type" not in out:
             return {"anyOf": [{"type": "null"}, out]}
-        out["type"] = [out["type"], "null"]
+        kind = out["type"]
+        out["type"] = [*kind, "null"] if isinstance(kind, list) else [kind, "null"]
         if "enum" in out and None not in out["enum"]:
             out["enum"] = [*out["enum"], None]
     return out

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 SpecName = Literal["v1", "v2"]
 Direction = Literal["request", "response"]
-Fix = Literal["nullable", "any-format", "comma-list"]
+Fix = Literal["nullable", "any-format", "comma-list", "or-string"]
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,8 @@ class SpecDeviation:
     itself, so one pointer covers a single record and a list page; ``*`` stands for
     every property of an object. ``fix`` is what
     changes there: ``nullable`` accepts null as well, ``any-format`` drops ``format``,
-    ``comma-list`` reads an enum string as a comma-separated list of enum values.
+    ``comma-list`` reads an enum string as a comma-separated list of enum values,
+    ``or-string`` accepts a string as well as the spec's type.
     Request parameters are addressed as ``query.<name>`` / ``path.<name>``.
     """
 
@@ -244,6 +245,15 @@ KNOWN_SPEC_DEVIATIONS: tuple[SpecDeviation, ...] = (
     ),
     SpecDeviation(
         "v2",
+        ("GET /products/search",),
+        "response",
+        ("data.items.item.code",),
+        "or-string",
+        "The search result types a product's code as an integer, but POST/PATCH/GET "
+        "/products type the same code as a string (e.g. 'IMP-1'); search returns it as stored.",
+    ),
+    SpecDeviation(
+        "v2",
         ("GET *",),
         "request",
         ("query.include_fields", "query.fields", "query.item_types", "query.status"),
@@ -286,6 +296,8 @@ def _apply_fix(node: dict[str, Any], fix: Fix) -> None:
         node["nullable"] = True
     elif fix == "any-format":
         node.pop("format", None)
+    elif fix == "or-string" and isinstance(node.get("type"), str):
+        node["type"] = [node["type"], "string"]
     elif fix == "comma-list" and "enum" in node:
         # a comma-separated string of enum values: the query coercion splits it
         enum = node.pop("enum")
