@@ -119,7 +119,13 @@ class FieldLine(_Strict):
             column = data.pop("column")
             if "columns" in data:
                 raise ValueError("give either column or columns, not both")
-            data["columns"] = [column]
+            data["columns"] = column if isinstance(column, list) else [column]
+        if isinstance(data, dict) and "transforms" in data:
+            data = dict(data)
+            chain = data.pop("transforms")
+            if "transform" in data:
+                raise ValueError("give either transform or transforms, not both")
+            data["transform"] = " | ".join(chain) if isinstance(chain, list) else chain
         return data
 
     @model_validator(mode="after")

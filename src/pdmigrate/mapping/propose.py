@@ -528,7 +528,7 @@ class _Builder:
                     )
                     continue
                 if home is None:
-                    reader = next((o.id for o in out if obj_name in o.source[1:]), None)
+                    reader = next((o.id for o in out if obj_name in o.source), None)
                     reason = (
                         f"read by {reader} for its rule only (no field of its own)"
                         if reader
