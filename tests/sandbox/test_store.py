@@ -10,6 +10,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pdmigrate.sandbox.app import Sandbox
 from pdmigrate.sandbox.clock import FakeClock
@@ -209,3 +211,39 @@ def test_query_filters_in_sql(clock: FakeClock) -> None:
     assert [d["id"] for d in store.query(cid, "deals", ids=[12, 5, 1])] == [1, 12]
     since = store.query(cid, "deals", updated_since="2026-01-15T09:00:10Z")
     assert [d["id"] for d in since] == [11, 12]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    dues=st.lists(st.one_of(st.none(), st.sampled_from(["2026-01-01", "2026-02-01"])), max_size=30),
+    limit=st.integers(min_value=1, max_value=7),
+    descending=st.booleans(),
+)
+def test_query_pages_match_a_plain_sort(
+    dues: list[str | None], limit: int, descending: bool
+) -> None:
+    """Paging by due_date with query() visits records in exactly the [not-null, value, id] order."""
+    store = Store(clock=FakeClock())
+    cid = store.create_account().company_id
+    for due in dues:
+        store.insert(cid, "activities", {"due_date": due})
+
+    def key(doc: dict[str, object]) -> list[object]:
+        value = doc.get("due_date")
+        return [value is not None, value if value is not None else 0, doc["id"]]
+
+    expected = [d["id"] for d in sorted(store.list(cid, "activities"), key=key, reverse=descending)]
+    seen: list[object] = []
+    after = None
+    while True:
+        docs = store.query(
+            cid, "activities", sort_by="due_date", descending=descending, after=after,
+            limit=limit + 1,
+        )  # fmt: skip
+        page = docs[:limit]
+        seen += [d["id"] for d in page]
+        if len(docs) <= limit:
+            break
+        after = key(page[-1])
+    assert seen == expected
+    store.close()
