@@ -429,3 +429,45 @@ def test_synth_exports_read_with_the_manifest_counts(system: str, tmp_path: Path
     assert pairs
     for pair in pairs:
         assert frozenset(plain(str(k)) for k in pair) in found, pair
+
+
+def test_firm_clients_match_on_their_contact_and_name_dob_pairs_are_noted(tmp_path: Path) -> None:
+    """Firms sharing a contact and email are duplicates; name + birth date alone is a note."""
+    exports = tmp_path / "pm"
+    _write(
+        exports / "CMCLIENT.csv",
+        "Client ID,Name,Contact,Email\n"
+        "2311.001,Kaiser Group,Selena Pittman,selena@mail.example\n"
+        "2980.001,Gibson & Mccoy,Selena Pittman,SELENA@mail.example\n"
+        "3000.001,Ann Lee,,shared@mail.example\n"
+        "3001.001,Tom Lee,,shared@mail.example\n",
+    )
+    result = audit_exports(load_profile("practicemaster"), exports, AuditOptions())
+    assert [(d.reason, [r[0] for r in d.records]) for d in result.duplicates] == [
+        ("email+name", ["2311.001", "2980.001"])
+    ]
+    exports = tmp_path / "cp"
+    _write(
+        exports / "patients.csv",
+        "Patient ID,First Name,Last Name,Date of Birth,Email\n"
+        "P1,Ann,Lee,01/02/1980,ann@one.example\n"
+        "P2,Ann,Lee,01/02/1980,ann@two.example\n",
+    )
+    options = AuditOptions(country="AU", date_order="DMY")
+    result = audit_exports(load_profile("corepractice"), exports, options)
+    assert result.duplicates == []
+    assert [(f.code, f.line, f.message) for f in result.findings if f.object] == [
+        (
+            "possible_duplicate",
+            3,
+            "same name and date of birth as patients.csv:2, but a different email",
+        )
+    ]
+
+
+def test_plain_addresses_take_the_fast_path() -> None:
+    """Ordinary addresses are accepted without email-validator, domain lower-cased."""
+    from pdmigrate.audit_checks import plain_email
+
+    assert plain_email(" Ann.Lee@Mail.Example.COM ") == "Ann.Lee@mail.example.com"
+    assert plain_email("ann@lee.example") == "ann@lee.example"

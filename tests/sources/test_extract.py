@@ -390,3 +390,27 @@ def test_xlsx_reader_agrees_with_openpyxl(tmp_path: Path) -> None:
         assert [
             (n, c + [""] * (len(t) - len(c))) for (n, c), (_, t) in zip(ours, theirs, strict=True)
         ] == theirs
+
+
+def test_reading_stays_flat_in_memory(tmp_path: Path) -> None:
+    """Reading 60,000 rows never holds more than a few records (traced peak under 3 MB)."""
+    import tracemalloc
+
+    path = tmp_path / "big.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        fh.write("ID,Name,Note\n")
+        for i in range(60_000):
+            fh.write(f'{i:06d},Person {i},"a note that\nspans lines {i}"\n')
+    tracemalloc.start()
+    try:
+        count = 0
+        last = 0
+        for item in extract(path):
+            if isinstance(item, Row):
+                count += 1
+                last = item.line
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert (count, last) == (60_000, 2 + 2 * 59_999)
+    assert peak < 3 * 1024 * 1024
