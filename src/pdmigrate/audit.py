@@ -36,6 +36,7 @@ from pdmigrate.audit_model import (
     Quarantined,
     advice,
     cluster,
+    compare_expected,
 )
 from pdmigrate.audit_store import KeyStore
 from pdmigrate.profiles import Profile
@@ -531,43 +532,9 @@ class Auditor:
             )
 
     def _expected_counts(self) -> None:
-        expected = self.options.expected
-        if not expected:
-            return
-        names = {norm(o.name): o.name for o in self.profile.objects}
-        names.update({norm(o.label): o.name for o in self.profile.objects})
-        for given, count in expected.items():
-            obj = names.get(norm(given))
-            if obj is None:
-                self.emit(
-                    Finding(
-                        "warning",
-                        "expected_unknown_object",
-                        "--expected",
-                        None,
-                        None,
-                        f"{given!r} is not a {self.profile.name} source object",
-                        fix=f"use one of: {', '.join(o.name for o in self.profile.objects)}",
-                    )
-                )
-                continue
-            summary = self.objects[obj]
-            summary.expected = count
-            if summary.rows != count:
-                gap = count - summary.rows
-                self.emit(
-                    Finding(
-                        "warning",
-                        "count_mismatch",
-                        ", ".join(summary.files) or obj,
-                        None,
-                        None,
-                        f"the export has {summary.rows} {obj} rows; the practice expects "
-                        f"{count} ({'missing' if gap > 0 else 'extra'}: {abs(gap)})",
-                        fix=ADVICE["count_mismatch"][1],
-                        object=obj,
-                    )
-                )
+        if self.options.expected:
+            for finding in compare_expected(self.profile, self.objects, self.options.expected):
+                self.emit(finding)
 
 
 def _as_text(result: Ok) -> str:

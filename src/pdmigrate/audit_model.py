@@ -13,6 +13,7 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
+from pdmigrate.profiles import Profile
 from pdmigrate.records import Finding, Severity
 
 #: Individual findings kept per (file, code, column); the rest are counted in one line.
@@ -211,3 +212,53 @@ def cluster(members: list[Member]) -> list[tuple[str, list[Member]]]:
         if len(cluster) > 1:
             out.append((reasons.get(r, "email+name"), sorted(cluster, key=lambda m: (m[4], m[5]))))
     return out
+
+
+def compare_expected(
+    profile: Profile, objects: dict[str, ObjectSummary], expected: dict[str, int]
+) -> list[Finding]:
+    """Findings for the practice's own counts (``--expected``) that differ from the export.
+
+    Objects are named by profile name or label (case and spacing ignored); each
+    summary's ``expected`` is set as a side effect.
+    """
+
+    def norm(text: str) -> str:
+        return " ".join(text.split()).casefold()
+
+    findings: list[Finding] = []
+    names = {norm(o.name): o.name for o in profile.objects}
+    names.update({norm(o.label): o.name for o in profile.objects})
+    for given, count in expected.items():
+        obj = names.get(norm(given))
+        if obj is None:
+            findings.append(
+                Finding(
+                    "warning",
+                    "expected_unknown_object",
+                    "--expected",
+                    None,
+                    None,
+                    f"{given!r} is not a {profile.name} source object",
+                    fix=f"use one of: {', '.join(o.name for o in profile.objects)}",
+                )
+            )
+            continue
+        summary = objects[obj]
+        summary.expected = count
+        if summary.rows != count:
+            gap = count - summary.rows
+            findings.append(
+                Finding(
+                    "warning",
+                    "count_mismatch",
+                    ", ".join(summary.files) or obj,
+                    None,
+                    None,
+                    f"the export has {summary.rows} {obj} rows; the practice expects "
+                    f"{count} ({'missing' if gap > 0 else 'extra'}: {abs(gap)})",
+                    fix=ADVICE["count_mismatch"][1],
+                    object=obj,
+                )
+            )
+    return findings
