@@ -32,6 +32,7 @@ from pdmigrate.pipedrive import endpoints
 from pdmigrate.pipedrive.endpoints import Endpoint
 from pdmigrate.sandbox import routes_v1, routes_v2, routes_v2_fields, search, seed
 from pdmigrate.sandbox.config import SandboxConfig
+from pdmigrate.sandbox.dump import compact
 from pdmigrate.sandbox.envelope import (
     ApiError,
     ApiRoute,
@@ -166,8 +167,11 @@ class Sandbox:
         self.store.close()
 
     def dump(self) -> dict[str, Any]:
-        """Every account's full state as a JSON-able dict (see ``Store.dump``)."""
-        return self.store.dump()
+        """Every account's full state as a JSON-able dict (see ``Store.dump``).
+
+        Uploaded file contents appear as ``size`` and ``sha256``, as in `sandbox dump`.
+        """
+        return compact(self.store.dump())
 
     # routing -----------------------------------------------------------------------
 
