@@ -56,6 +56,68 @@ MIGRATIONS: list[str] = [
         confirmed_at TEXT NOT NULL
     );
     """,
+    # 3: the migration engine (issue 6): ops, id map, field keys, audit log.
+    """
+    CREATE TABLE ops (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        stage TEXT NOT NULL,
+        entity TEXT NOT NULL,
+        source_key TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending'
+            CHECK (status IN ('pending', 'started', 'done', 'failed', 'skipped')),
+        seq INTEGER NOT NULL DEFAULT 0,
+        content_hash TEXT,
+        pipedrive_id TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        error TEXT,
+        src_where TEXT,
+        run_id INTEGER REFERENCES runs (id),
+        started_at TEXT,
+        updated_at TEXT NOT NULL,
+        UNIQUE (stage, source_key)
+    );
+    CREATE INDEX ops_stage_status ON ops (stage, status, seq);
+    CREATE TABLE id_map (
+        entity TEXT NOT NULL,
+        source_key TEXT NOT NULL,
+        pipedrive_id TEXT NOT NULL,
+        content_hash TEXT,
+        update_time TEXT,
+        origin TEXT NOT NULL DEFAULT 'created' CHECK (origin IN ('created', 'matched_existing')),
+        run_id INTEGER REFERENCES runs (id),
+        PRIMARY KEY (entity, source_key)
+    );
+    CREATE TABLE field_keys (
+        account TEXT NOT NULL,
+        entity TEXT NOT NULL,
+        name TEXT NOT NULL,
+        key TEXT NOT NULL,
+        field_type TEXT,
+        options TEXT NOT NULL DEFAULT '{}',
+        origin TEXT NOT NULL CHECK (origin IN ('created', 'reused')),
+        run_id INTEGER REFERENCES runs (id),
+        PRIMARY KEY (account, entity, name)
+    );
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id INTEGER REFERENCES runs (id),
+        op_id INTEGER REFERENCES ops (id),
+        source_object TEXT,
+        source_key TEXT,
+        entity TEXT NOT NULL,
+        pipedrive_id TEXT,
+        field TEXT,
+        old_value TEXT,
+        new_value TEXT,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX audit_run ON audit (run_id, id);
+    CREATE TRIGGER audit_append_only_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
+    CREATE TRIGGER audit_append_only_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
+    """,
 ]
 
 
