@@ -71,7 +71,6 @@ SYNONYMS: dict[str, str] = {
     "suburb": "city",
     "town": "city",
     "st": "state",
-    "prov": "state",
     "province": "state",
     "county": "state",
     "appt": "appointment",
@@ -111,6 +110,14 @@ SYNONYMS: dict[str, str] = {
     "opened": "open date",
     "closed": "close date",
     "hrs": "hours",
+    "length": "duration",
+    "len": "duration",
+    "chart": "chart number",
+    "how heard": "referring source",
+    "heard about": "referring source",
+    "prov": "provider",
+    "atty": "attorney",
+    "resp": "responsible",
     "yn": "",
 }
 
