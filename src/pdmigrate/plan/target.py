@@ -258,14 +258,14 @@ def types_to_create(prep: TargetPrep) -> int:
     return sum(1 for t in prep.activity_types if ("activity_type", t.name) not in prep.reuse)
 
 
-def options_to_add(prep: TargetPrep, account: AccountSnapshot) -> int:
-    """Reused enum/set fields missing some option labels (one options call each)."""
-    count = 0
+def options_to_add(prep: TargetPrep, account: AccountSnapshot) -> dict[str, int]:
+    """Per entity: reused enum/set fields missing option labels (one options call each)."""
+    count: dict[str, int] = {}
     for spec in prep.fields:
         key = prep.reuse.get((spec.entity, spec.name))
         if key is None or not spec.options:
             continue
         found = next((f for f in account.fields.get(spec.entity, ()) if f.key == key), None)
         if found is not None and set(spec.options) - set(found.options):
-            count += 1
+            count[spec.entity] = count.get(spec.entity, 0) + 1
     return count
