@@ -499,3 +499,97 @@ def test_apply_never_raises_on_bad_rows(rows: list[dict[str, str]]) -> None:
 
 
 MAPPING_CP = _mapping("corepractice")
+
+
+def test_completed_plan_is_won_at_created_until_plan_finds_the_invoice() -> None:
+    """Completed -> won; won_time = Created now, won_time_from tells plan the real source."""
+    mapping = _mapping("corepractice")
+    rows = [
+        Row(
+            {
+                "Plan ID": "8",
+                "Patient ID": "1",
+                "Plan Status": "Completed",
+                "Created": "15/02/2024",
+                "Item Code": "011",
+                "Fee": "60",
+                "Qty": "1",
+            },
+            "treatment_plans.csv",
+            2,
+        )
+    ]
+    deal = apply_object(mapping, mapping.object("treatment_plan_deal"), rows).payloads[0]
+    assert (deal.fields["status"], deal.fields["won_time"], deal.fields["won_time_from"]) == (
+        "won",
+        "2024-02-15T00:00:00Z",
+        "latest_invoice_date",
+    )
+    assert "stage" not in deal.fields
+
+
+def test_client_rows_give_a_primary_and_extra_persons_and_the_practice_root() -> None:
+    """visualpractice: rows sharing a Client ID are the primary person and ClientID#n extras."""
+    mapping = _mapping("visualpractice")
+    rows = [
+        Row(
+            {"Client ID": "C1", "First Name": "Jill", "Last Name": "Lee", "Company": "Acme Ltd"},
+            "clients.csv",
+            2,
+        ),
+        Row(
+            {"Client ID": "C1", "First Name": "Tom", "Last Name": "Lee", "Company": "Acme Ltd"},
+            "clients.csv",
+            3,
+        ),
+    ]
+    result = apply_rows(mapping, {"clients": rows}, ApplyContext(practice_name="Bay Physio"))
+    people = {p.source_key: p.fields["name"] for p in result.of("client_person", "person")}
+    assert people == {
+        "visualpractice/client_person/C1": "Jill Lee",
+        "visualpractice/client_person/C1#2": "Tom Lee",
+    }
+    orgs = {p.source_key: p.fields["name"] for p in result.of("practice_organization")}
+    assert orgs == {
+        "visualpractice/practice_organization/practice": "Bay Physio",
+        "visualpractice/practice_organization/Acme Ltd": "Acme Ltd",
+    }
+
+
+def test_one_log_file_gives_call_activities_and_notes() -> None:
+    """advancedpm call_log: Kind Call -> done call activity; Kind Note -> person note."""
+    mapping = _mapping("advancedpm")
+    rows = [
+        Row(
+            {
+                "Log ID": "1",
+                "Chart Number": "A1",
+                "Date": "03/05/2024 10:00",
+                "Kind": "Call",
+                "Text": "rang back",
+            },
+            "call_log.csv",
+            2,
+        ),
+        Row(
+            {
+                "Log ID": "2",
+                "Chart Number": "A1",
+                "Date": "03/05/2024 11:00",
+                "Kind": "Note",
+                "Text": "<p>asked for <b>invoice</b></p>",
+            },
+            "call_log.csv",
+            3,
+        ),
+    ]
+    result = apply_object(mapping, mapping.object("call_note_log"), rows)
+    assert [(p.entity, p.source_key) for p in result.payloads] == [
+        ("activity", "advancedpm/call_note_log/1"),
+        ("note", "advancedpm/call_note_log/2"),
+    ]
+    call, note = result.payloads
+    assert (call.fields["type"], call.fields["done"]) == ("call", True)
+    assert note.fields["content"].splitlines()[1:] == ["asked for invoice"]
+    assert note.fields["add_time"] == "2024-03-05T18:00:00Z"
+    assert note.links["person_id"] == Ref("patient_person", "A1")

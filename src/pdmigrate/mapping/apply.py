@@ -55,7 +55,7 @@ def apply_object(
                 obj.id,
                 "organization",
                 source_key(mapping, obj, ["practice"]),
-                {"name": ctx.practice_name},
+                {"name": ctx.practice_name, "Source ID": source_key(mapping, obj, ["practice"])},
                 {},
                 "pdmigrate.toml",
             )

@@ -149,10 +149,15 @@ def deal_status(
     fields.pop("stage", None)
     when = _when(row, rule.time_from, ctx)
     fields.pop("won_time" if outcome == "lost" else "lost_time", None)
+    if rule.time_from and rule.time_from not in row.values:
+        # A time the plan resolves (latest linked invoice...); the created date until then.
+        fields[f"{outcome}_time_from"] = rule.time_from
+        created = next(
+            (ln.columns[0] for ln in obj.fields if ln.field == "Source Created Date"), None
+        )
+        when = _when(row, created, ctx)
     if when:
         fields["won_time" if outcome == "won" else "lost_time"] = when
-    elif rule.time_from and rule.time_from not in row.values:
-        fields[f"{outcome}_time_from"] = rule.time_from
     if outcome == "lost":
         fields["lost_reason"] = rule.lost_reason or row.get(status.column or "").strip() or None
     if (

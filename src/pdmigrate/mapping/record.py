@@ -104,6 +104,9 @@ def one_record(
     if as_note:
         entity = "note"
         main = dict(by_entity.get("note", {}))
+        people = links.pop("participants", None)
+        if isinstance(people, tuple) and people:
+            links["person_id"] = people[0]
     if entity == "person":
         entities.person_name(obj, main, row, firm=firm)
         obj_email_flag = obj
@@ -147,6 +150,11 @@ def one_record(
         if ent == entity or not fields or as_note or ent not in ("person", "organization", "note"):
             continue
         side = Ref(obj.id, "|".join(key), "key")
+        if ent == "note" and isinstance(note_when, dict) and entity == "activity":
+            text = fields.get("content")
+            if text:
+                main["note"] = f"{main.get('note', '')}\n{text}".strip()
+            continue
         if ent == "note" and entity != "note":
             note = dict(fields)
             entities.note_fields(mapping, obj, row, skey, note, tctx)
