@@ -593,3 +593,13 @@ def test_one_log_file_gives_call_activities_and_notes() -> None:
     assert note.fields["content"].splitlines()[1:] == ["asked for invoice"]
     assert note.fields["add_time"] == "2024-03-05T18:00:00Z"
     assert note.links["person_id"] == Ref("patient_person", "A1")
+
+
+def test_a_column_marked_not_migrated_is_skipped() -> None:
+    """Listing a column under not_migrated (with a reason) drops its field line from payloads."""
+    text = one_line("strip", None) + (
+        "not_migrated:\n- {object: patients, column: A, reason: not wanted in the CRM}\n"
+    )
+    mapping = parse_text(text)[0]
+    result = apply_object(mapping, mapping.objects[0], [row({"A": "x"})])
+    assert "X" not in result.payloads[0].fields

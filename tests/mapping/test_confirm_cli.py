@@ -150,3 +150,45 @@ def test_map_then_confirm_works_for_every_profile(
     code, out, _ = run("confirm", "-w", str(ws), "--yes", "--offline", "--json")
     assert code == 0
     assert require_confirmed(load_workspace(ws)) == json.loads(out)["sha256"]
+
+
+def _add_account_field(workspace: Path, entity_fields: str, name: str, ftype: str) -> None:
+    """Create a custom field in the workspace's sandbox account through the client."""
+    import asyncio
+
+    from pdmigrate.pipedrive.client import PipedriveClient
+    from pdmigrate.sandbox.app import Sandbox, app_for
+    from pdmigrate.sandbox.config import SandboxConfig
+    from pdmigrate.sandbox.inprocess import AsyncSandboxTransport
+
+    ws = load_workspace(workspace)
+    assert ws.sandbox_path is not None
+    assert ws.config.sandbox_token is not None
+    sandbox = Sandbox(SandboxConfig(db_path=ws.sandbox_path, rate_limits=False))
+    client = PipedriveClient(
+        "http://sandbox.local",
+        ws.config.sandbox_token,
+        transport=AsyncSandboxTransport(app_for(sandbox)),
+    )
+
+    async def create() -> None:
+        payload: dict[str, object] = {"field_name": name, "field_type": ftype}
+        if ftype == "enum":
+            payload["options"] = [{"label": "Individual"}]
+        await getattr(client, entity_fields).create(payload)
+        await client.aclose()
+
+    try:
+        asyncio.run(create())
+    finally:
+        sandbox.store.close()
+
+
+def test_map_reuses_a_field_the_account_already_has(workspace: Path) -> None:
+    """An account person field "client_category" is reused by name; no duplicate proposed."""
+    _add_account_field(workspace, "person_fields", "client_category", "enum")
+    run("map", "-w", str(workspace))
+    mapping, _, _ = load_mapping(workspace / "mapping.yaml")
+    line = next(f for f in mapping.object("client_person").fields if f.columns == ["Category"])
+    assert (line.field, line.reuse, line.custom) == ("client_category", True, "enum")
+    assert run("confirm", "-w", str(workspace), "--yes")[0] == 0

@@ -88,6 +88,10 @@ def validate(
                 lines.line(("sources", name)), f"sources: {name!r} is not a {profile.name} object"
             )
     custom_types: dict[tuple[str, str], tuple[str, int | None]] = {}
+    left_out: dict[str, set[str]] = {}
+    for item in mapping.not_migrated:
+        if item.column:
+            left_out.setdefault(item.object, set()).add(item.column)
     for i, obj in enumerate(mapping.objects):
         at = ("objects", i)
         for src in obj.source:
@@ -148,6 +152,14 @@ def validate(
                 need(column, path, "field line")
             if line.weight:
                 need(line.weight, path, "weight")
+            dropped = [c for c in line.columns if (c in left_out.get(obj.primary or "", ()))]
+            if dropped:
+                out.add(
+                    lines.line(path),
+                    f"object {obj.id}: column {dropped[0]!r} is listed under not_migrated; "
+                    "this line is skipped",
+                    warning=True,
+                )
             try:
                 parse_chain(line.transform)
             except TransformSpecError as exc:

@@ -164,7 +164,10 @@ def fill_fields(
 ) -> dict[str, dict[str, Any]]:
     """``{entity: {field name: value}}`` for every field line of the object."""
     out: dict[str, dict[str, Any]] = {}
+    dropped = {n.column for n in mapping.not_migrated if n.column and n.object in obj.source}
     for line in obj.fields:
+        if dropped.intersection(line.columns):
+            continue
         entity = obj.entity_of(line)
         value = _line_value(mapping, obj, line, rows, ctx, findings)
         label = ", ".join(line.columns) if line.why else ""
