@@ -122,6 +122,11 @@ def propose_pairs(people: Sequence[Candidate]) -> list[Proposal]:
     for c in people:
         earlier = {o.key: o for e in c.emails for o in by_email[e] if order[o.key] < order[c.key]}
         for o in sorted(earlier.values(), key=lambda x: order[x.key]):
+            root = o
+            while root.key in out:
+                root = people[order[out[root.key].keep_key]]
+            if c.birthday and root.birthday and c.birthday != root.birthday:
+                continue  # would join a person with another date of birth
             why = same_person(c, o)
             if why:
                 out[c.key] = Proposal(c.key, o.key, "merge", why, c.name, o.name, c.where)
