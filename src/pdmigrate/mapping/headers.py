@@ -22,6 +22,8 @@ from pdmigrate.profiles.model import SourceObject
 
 #: A header must score at least this (0-1) after synonym rewriting to match a column.
 SYNONYM_THRESHOLD = 0.86
+#: Word-set overlap (Jaccard) a header needs with one free column in the last-resort pass.
+OVERLAP_THRESHOLD = 0.5
 
 #: Word (or short phrase) -> canonical words. Applied to headers and candidates alike.
 SYNONYMS: dict[str, str] = {
@@ -213,4 +215,38 @@ def match_headers(obj: SourceObject, headers: Sequence[str]) -> dict[str, Header
             continue
         found[header] = HeaderMatch(column, round(0.9 * score * score, 3), "synonym")
         taken.add(column)
+    _word_overlap(obj, headers, found, taken)
     return found
+
+
+def _word_overlap(
+    obj: SourceObject, headers: Sequence[str], found: dict[str, HeaderMatch], taken: set[str]
+) -> None:
+    """Last resort: a header sharing most of its words with exactly one free column.
+
+    Confidence stays under the review threshold: these lines are always listed.
+    """
+    for header in headers:
+        if header in found or not normalise_header(header):
+            continue
+        want = set(_strip_noise(canonical(header)).split())
+        if not want:
+            continue
+        best: list[tuple[float, str]] = []
+        for col in obj.columns:
+            if col.name in taken:
+                continue
+            score = 0.0
+            for term in _object_terms(obj, col.name):
+                words = set(_strip_noise(term).split())
+                if words:
+                    score = max(score, len(want & words) / len(want | words))
+            best.append((score, col.name))
+        best.sort(reverse=True)
+        if not best or best[0][0] < OVERLAP_THRESHOLD:
+            continue
+        if len(best) > 1 and best[1][0] == best[0][0]:
+            continue
+        score, column = best[0]
+        found[header] = HeaderMatch(column, round(0.4 + 0.3 * score, 3), "overlap")
+        taken.add(column)
