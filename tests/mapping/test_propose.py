@@ -213,3 +213,12 @@ def test_sniffing_kinds() -> None:
     assert sniff(["Y", "N", "Y"]).kind == "bool"
     assert sniff(["Gold", "Silver", "Gold"]).kind == "enum"
     assert sniff(["free text one", "free text two"]).kind == "text"
+
+
+def test_word_overlap_is_a_last_resort_listed_for_review() -> None:
+    """A header sharing most words with one free column matches it below 0.8 confidence."""
+    obj = load_profile("practicemaster").object("cmfees")
+    found = match_headers(obj, ["Total Billed Hrs", "Zzz Qqq"])
+    assert {h: (m.column, m.confidence, m.how) for h, m in found.items()} == {
+        "Total Billed Hrs": ("Hours Billed", 0.6, "overlap")
+    }
