@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pdmigrate.mapping.model import FieldLine, Settings
+from pdmigrate.mapping.model import FieldLine, MappingObject, Settings
 from pdmigrate.mapping.sniff import Sniffed
 from pdmigrate.profiles.match import normalise_header
 from pdmigrate.profiles.model import (
@@ -282,4 +282,33 @@ def sniffed_line(
         options=options,
         confidence=confidence,
         why=why,
+    )
+
+
+def address_line(
+    home: MappingObject | None, headers: list[tuple[str, str | None]]
+) -> FieldLine | None:
+    """Address columns no rule uses, joined into the native address of a person or org."""
+    if home is None or home.targets[0] not in ("person", "organization"):
+        return None
+    field_name = "postal_address" if home.targets[0] == "person" else "address"
+    if any(f.field == field_name for f in home.fields):
+        return None
+    words = ("address", "street", "city", "suburb", "town", "state", "county", "zip",
+             "postcode", "postal", "country")  # fmt: skip
+    columns = [
+        c or h
+        for h, c in headers
+        if any(w in (c or h).lower().replace("_", " ").split() for w in words)
+        or (c or h).lower().startswith(("address", "zip", "post"))
+    ]
+    if not columns:
+        return None
+    return FieldLine(
+        columns=columns,
+        field=field_name,
+        entity=home.targets[0],
+        transform='concat(", ")',
+        confidence=0.8,
+        why="address columns joined into the native address",
     )

@@ -21,23 +21,22 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pdmigrate.mapping.compat import compatibility
-from pdmigrate.mapping.fieldlines import is_sensitive, profile_line, sniffed_line
+from pdmigrate.mapping.fieldlines import address_line, is_sensitive, profile_line, sniffed_line
 from pdmigrate.mapping.headers import HeaderMatch, match_headers
 from pdmigrate.mapping.landing import (
     home as home_object,
 )
 from pdmigrate.mapping.landing import (
     landing_stub,
-    link_name,
     note,
     note_table,
-    record_landing,
     title,
     used_columns,
 )
 from pdmigrate.mapping.landing import (
     pivot as pivot_of,
 )
+from pdmigrate.mapping.links import derive_links
 from pdmigrate.mapping.model import (
     SOURCE_ID_ENTITIES,
     FieldLine,
@@ -323,7 +322,7 @@ class _Builder:
                     )
                 fields.append(line)
         if obj is not None:
-            links.update(self.derive_links(landing, obj))
+            links.update(derive_links(self.profile, landing, obj))
         pivot = pivot_of(landing)
         group_by = list(landing.group_by)
         if pivot is not None:
@@ -373,99 +372,6 @@ class _Builder:
             return line
         return line.model_copy(update={"field": found, "reuse": True})
 
-    def derive_links(self, landing: Landing, obj: SourceObject) -> dict[str, Link]:
-        entity = landing.targets[0]
-        out: dict[str, Link] = {}
-        if landing.parent:
-            out["parent"] = Link(
-                to=landing.parent if landing.parent == "practice" else landing.id,
-                columns=[] if landing.parent == "practice" else [landing.parent],
-            )
-        if landing.owner:
-            out["owner_id"] = Link(to="user", columns=[landing.owner], match="name")
-        deal = options.get("deal") if (options := landing.options) else None
-        if isinstance(deal, str) and any(x.id == deal for x in self.profile.landing):
-            other = next(x for x in self.profile.landing if x.id == deal)
-            out["deal_id"] = Link(to=deal, columns=list(other.key or landing.key))
-        options = landing.options
-        org_from = options.get("org_from")
-        if isinstance(org_from, dict) and entity == "person":
-            target = record_landing(self.profile, str(org_from.get("object", "")), "organization")
-            loc = next(
-                (
-                    x
-                    for x in self.profile.landing
-                    if "organization" in x.targets
-                    and x.cardinality in RECORD_CARDINALITIES
-                    and x.key
-                    and str(org_from.get("column")) not in x.key
-                ),
-                None,
-            )
-            out["org_id"] = Link(
-                to=(target or loc or landing).id if (target or loc) else "organization",
-                columns=[str(org_from.get("column"))],
-                match="most_frequent",
-                via=str(org_from.get("object")),
-                fallback=str(options.get("org_fallback") or "") or None,
-            )
-        for rel in obj.relationships:
-            ref_obj = self.profile.object(rel.references)
-            ref_key = list(rel.ref_columns or ref_obj.key)
-            for other in self.profile.landings_for(rel.references):
-                if other.id == landing.id or other.cardinality not in RECORD_CARDINALITIES:
-                    continue
-                if list(other.key or other.group_by) != ref_key and not (
-                    other.split_key == "before_dot" and list(other.group_by) == ref_key
-                ):
-                    continue
-                name = link_name(entity, other.targets[0], rel.name)
-                if name is None or name in out:
-                    continue
-                match = "before_dot" if other.split_key == "before_dot" else "key"
-                out[name] = Link(to=other.id, columns=list(rel.columns), match=match)
-        if landing.cardinality == "fields_only":
-            record = self.record_link(landing, obj)
-            if record is not None:
-                out["record"] = record
-        for other in self.profile.landings_for(obj.name):
-            if other.id == landing.id or other.cardinality not in RECORD_CARDINALITIES:
-                continue
-            if other.targets[0] == entity:
-                continue
-            name = link_name(entity, other.targets[0], "")
-            cols = list(other.group_by or other.key)
-            if name is None or name in out or not cols:
-                continue
-            match = "before_dot" if other.split_key == "before_dot" else "key"
-            out[name] = Link(to=other.id, columns=cols, match=match)
-        return out
-
-    def record_link(self, landing: Landing, obj: SourceObject) -> Link | None:
-        """The record a field-only landing's fields update (same object, related, or first)."""
-        entity = landing.targets[0]
-        records = [
-            x
-            for x in self.profile.landing
-            if x.id != landing.id
-            and x.targets[0] == entity
-            and x.cardinality in RECORD_CARDINALITIES
-        ]
-        for other in records:
-            if obj.name in other.objects[:1]:
-                cols = list(other.group_by or other.key)
-                match = "before_dot" if other.split_key == "before_dot" else "key"
-                return Link(to=other.id, columns=cols, match=match)
-        for rel in obj.relationships:
-            for other in records:
-                if rel.references in other.objects[:1]:
-                    match = "before_dot" if other.split_key == "before_dot" else "key"
-                    return Link(to=other.id, columns=list(rel.columns), match=match)
-        if records:
-            cols = list(landing.group_by or landing.key or obj.key[:1])
-            return Link(to=records[0].id, columns=cols)
-        return None
-
     def status(
         self, landing: Landing, obj: SourceObject | None
     ) -> tuple[StatusMap | None, str | None]:
@@ -511,7 +417,7 @@ class _Builder:
                         continue
                     headers.append((header, column))
             new_lines: list[FieldLine] = []
-            address = self.address_line(home, headers)
+            address = address_line(home, headers)
             if address is not None:
                 new_lines.append(address)
                 headers = [(h, c) for h, c in headers if (c or h) not in address.columns]
@@ -586,34 +492,6 @@ class _Builder:
                 index = out.index(home)
                 out[index] = home.model_copy(update={"fields": [*home.fields, *new_lines]})
         return out
-
-    def address_line(
-        self, home: MappingObject | None, headers: list[tuple[str, str | None]]
-    ) -> FieldLine | None:
-        """Address columns no rule uses, joined into the native address of a person or org."""
-        if home is None or home.targets[0] not in ("person", "organization"):
-            return None
-        field_name = "postal_address" if home.targets[0] == "person" else "address"
-        if any(f.field == field_name for f in home.fields):
-            return None
-        words = ("address", "street", "city", "suburb", "town", "state", "county", "zip",
-                 "postcode", "postal", "country")  # fmt: skip
-        columns = [
-            c or h
-            for h, c in headers
-            if any(w in (c or h).lower().replace("_", " ").split() for w in words)
-            or (c or h).lower().startswith(("address", "zip", "post"))
-        ]
-        if not columns:
-            return None
-        return FieldLine(
-            columns=columns,
-            field=field_name,
-            entity=home.targets[0],
-            transform='concat(", ")',
-            confidence=0.8,
-            why="address columns joined into the native address",
-        )
 
     def _raw_values(self, obj_name: str, header: str) -> tuple[list[str] | None, list[str]]:
         samples: list[str] = []
