@@ -309,6 +309,12 @@ def test_fair_use_cap_and_budget_days_for_a_large_migration() -> None:
     assert writes_bound["fair_use_ok"] is False
     assert writes_bound["fits"] is False
     assert "more seats do not lift it: allow 4 days" in writes_bound["advice"]
+    quick = estimate.Ops({"persons.create": 5_000}, {"person": 5_000})
+    short = estimate.within(quick, get_plan("ultimate"), 10, timedelta(seconds=10))
+    assert short["capacity_tokens"] == 2_100_000
+    assert short["fits"] is False
+    assert short["advice"] == "the API time alone (1.4 min) exceeds the window"
+    assert estimate.within(quick, get_plan("ultimate"), 10, timedelta(minutes=2))["fits"] is True
 
 
 def test_plan_caps_are_flagged() -> None:

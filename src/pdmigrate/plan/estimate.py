@@ -226,20 +226,23 @@ def estimate(ops: Ops, plan: Plan, seats: int) -> Estimate:
 def within(ops: Ops, plan: Plan, seats: int, window: timedelta) -> dict[str, Any]:
     """What fits ``window``: the seats needed, or the top-up tokens, and the fair-use check.
 
-    The window holds ``window / 24 h`` daily budgets. Seats raise the budget but not the
-    per-token fair-use cap; a top-up adds tokens to the current seats' budget.
+    The window holds ``window / 24 h`` daily budgets, and at least one: a window shorter
+    than a day still has a whole day's budget and fair-use cap, and is bounded by the API
+    time at the burst ceiling instead. Seats raise the budget but not the per-token
+    fair-use cap; a top-up adds tokens to the current seats' budget.
     """
     window_days = window.total_seconds() / 86400
     if window_days <= 0:
         from pdmigrate.errors import UsageError
 
         raise UsageError("--within must be a positive duration such as 72h or 3d")
+    budget_days = max(1.0, window_days)
     est = estimate(ops, plan, seats)
-    capacity = est.daily_budget * window_days
-    per_seat = plan.daily_budget(1) * window_days
+    capacity = est.daily_budget * budget_days
+    per_seat = plan.daily_budget(1) * budget_days
     seats_needed = max(seats, math.ceil(ops.tokens / per_seat)) if per_seat else seats
     topup = max(0, math.ceil(ops.tokens - capacity))
-    fair_ok = ops.writes <= FAIR_USE_DAILY_WRITES * window_days
+    fair_ok = ops.writes <= FAIR_USE_DAILY_WRITES * budget_days
     burst_ok = est.burst_hours <= window.total_seconds() / 3600
     fits = ops.tokens <= capacity and fair_ok and burst_ok
     if fits:
@@ -247,11 +250,11 @@ def within(ops: Ops, plan: Plan, seats: int, window: timedelta) -> dict[str, Any
     elif not fair_ok:
         advice = (
             f"{ops.writes} writes exceed the fair-use cap of {FAIR_USE_DAILY_WRITES} per token "
-            f"per day over {window_days:g} days; more seats do not lift it: allow "
+            f"per day over {budget_days:g} day(s); more seats do not lift it: allow "
             f"{math.ceil(ops.writes / FAIR_USE_DAILY_WRITES)} days"
         )
     elif not burst_ok:
-        advice = f"the API time alone ({est.burst_hours:.1f} h) exceeds the window"
+        advice = f"the API time alone ({est.burst_hours * 60:.1f} min) exceeds the window"
     else:
         advice = f"needs {seats_needed} seats on {plan.name}, or a top-up of {topup} tokens"
     return {
