@@ -25,6 +25,21 @@ TARGET_ROWS_PER_S = 20_000
 TARGET_RSS_MB = 300
 
 
+def peak_rss_kb() -> int:
+    """This process's peak resident set size in KB.
+
+    ``VmHWM`` belongs to the process image, so it starts fresh at exec; ``ru_maxrss``
+    does not on Linux (a child started by a big parent inherits the parent's peak).
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def measure(system: str, folder: Path) -> dict[str, float]:
     """Read and audit ``folder`` in this process; return rows, seconds and peak RSS."""
     from pdmigrate.audit import audit_exports
@@ -46,7 +61,7 @@ def measure(system: str, folder: Path) -> dict[str, float]:
     seconds = time.perf_counter() - started
     cpu = time.process_time() - cpu_started
     rows = sum(s.rows for s in result.objects.values())
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_kb = peak_rss_kb()
     return {
         "rows": rows,
         "seconds": round(seconds, 2),
@@ -71,14 +86,17 @@ def main() -> int:
     if args.measure:
         print(json.dumps(measure(args.measure[0], Path(args.measure[1]))))
         return 0
-    from pdmigrate.synth import synth
-
     ok = True
     with tempfile.TemporaryDirectory(prefix="pdmigrate-bench-") as tmp:
         for system in args.systems:
             folder = Path(tmp) / system
             started = time.perf_counter()
-            synth(system, folder, patients=args.patients, seed=args.seed)
+            subprocess.run(
+                [sys.executable, "-m", "pdmigrate", "synth", system, str(folder),
+                 "--patients", str(args.patients), "--seed", str(args.seed)],
+                check=True,
+                capture_output=True,
+            )  # fmt: skip
             synth_s = time.perf_counter() - started
             size_mb = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6
             child = subprocess.run(
