@@ -250,6 +250,12 @@ def compose_plan(
         skips=skips,
         contact_sync=prep.contact_sync,
     )
+    orphans = sum(1 for p in payloads if p.update_of is not None)
+    if orphans:
+        warnings.append(
+            f"{orphans} field update(s) name a record that is not in this migration; "
+            "run reports them as failed (see reports/plan.json updates_without_record)"
+        )
     to_create = prep.to_create()
     ops = estimate.count_ops(
         payloads,
@@ -376,6 +382,7 @@ def compose_plan(
             "token_user_admin": admin,
         },
         "findings": source.findings,
+        "updates_without_record": orphans,
         "warnings": warnings,
         "runnable": who.runnable,
     }
