@@ -274,3 +274,27 @@ def test_feature_capping_403_keeps_the_code() -> None:
     with pytest.raises(FatalAPIError) as info:
         run(client.deals.create({"title": "L"}))
     assert info.value.code == "feature_capping_deals_limit"
+
+
+def test_search_refused_by_the_general_lane_pauses_the_general_lane() -> None:
+    """A search 429 whose headers describe the 40/2 s lane pauses that lane, not the search one."""
+    body = {"success": False, "error": "Rate limit exceeded", "code": "RATE_LIMIT_BURST"}
+    general = json_response(
+        429, body, {"retry-after": "2", "x-ratelimit-limit": "40", "x-ratelimit-remaining": "0"}
+    )
+    search = json_response(
+        429, body, {"retry-after": "1", "x-ratelimit-limit": "10", "x-ratelimit-remaining": "0"}
+    )
+    found = json_response(200, {"success": True, "data": {"items": []}, "additional_data": {}})
+    client, _api, _ = make(general, found, search, found)
+
+    async def go() -> None:
+        [_ async for _ in client.persons.search("m@example.test", exact_match=True)]
+        assert client.burst.paused_until == pytest.approx(2.0)
+        assert client.search_lane.paused_until == 0.0
+        [_ async for _ in client.persons.search("m@example.test", exact_match=True)]
+        assert client.search_lane.paused_until == pytest.approx(3.0)
+
+    run(go())
+    assert client.search_lane.limit == 10
+    assert client.stats.by_status == {429: 2, 200: 2}

@@ -264,23 +264,24 @@ class PipedriveClient(Resources):
         path = ep.format(**(path_params or {}))
         return await self._send(ep, path, params=params, json=json, files=files, data=data, raw=raw)
 
-    async def _acquire(self, ep: Endpoint) -> list[Slot]:
-        slots: list[Slot] = []
+    async def _acquire(self, ep: Endpoint, slots: list[Slot]) -> None:
+        # Filled in place, so a cancelled wait still releases what it took.
         if ep.is_search:
             slots.append(await self.search_lane.acquire())
         slots.append(await self.burst.acquire())
-        return slots
 
     def _release(self, ep: Endpoint, slots: list[Slot], headers: Mapping[str, str] | None) -> None:
         if headers is not None:
             self.ledger.observe(headers)
             # For a search the rate headers describe the search lane.
             lane = self.search_lane if ep.is_search else self.burst
-            lane.observe(headers, slots[0].expected_remaining)
-        if ep.is_search and slots:
-            self.search_lane.release(slots[0])
-        if slots:
-            self.burst.release(slots[-1])
+            if slots:
+                lane.observe(headers, slots[0].expected_remaining)
+        for slot, lane in zip(slots, self._lanes(ep), strict=False):
+            lane.release(slot)
+
+    def _lanes(self, ep: Endpoint) -> list[BurstLimiter]:
+        return [self.search_lane, self.burst] if ep.is_search else [self.burst]
 
     async def _send(
         self,
@@ -310,7 +311,7 @@ class PipedriveClient(Resources):
             async with self._slots:
                 self.ledger.reserve(ep.cost, is_write=ep.is_write, endpoint=where)
                 try:
-                    slots = await self._acquire(ep)
+                    await self._acquire(ep, slots)
                     self.stats.requests += 1
                     self.stats.by_endpoint[ep.name] += 1
                     try:
@@ -396,7 +397,11 @@ class PipedriveClient(Resources):
                 wait = retry_after_seconds(headers)
                 if wait is None:
                     wait = self.backoff(burst_retries)
-                (self.search_lane if ep.is_search else self.burst).pause(wait)
+                # A search can be refused by either lane; the headers say which.
+                refused_by = self.burst
+                if ep.is_search and headers.get("x-ratelimit-limit") == str(self.search_lane.limit):
+                    refused_by = self.search_lane
+                refused_by.pause(wait)
                 burst_retries += 1
                 self.stats.retries += 1
                 continue

@@ -253,6 +253,11 @@ class BurstLimiter:
             now = self._clock.monotonic()
             self._foreign.append((now + self._window, deficit))
 
+    @property
+    def paused_until(self) -> float:
+        """The monotonic time until which the last ``pause()`` holds acquirers (0 if never)."""
+        return max(self._blocked_until, 0.0)
+
     def pause(self, seconds: float) -> None:
         """Hold every acquirer for ``seconds`` (after a burst 429)."""
         until = self._clock.monotonic() + max(seconds, 0.0)
