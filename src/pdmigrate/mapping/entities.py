@@ -17,9 +17,10 @@ from zoneinfo import ZoneInfo
 from pdmigrate.mapping.model import Mapping as MappingFile
 from pdmigrate.mapping.model import MappingObject
 from pdmigrate.mapping.rollups import as_decimal
+from pdmigrate.mapping.values import chain_of
 from pdmigrate.profiles.model import StatusRule
 from pdmigrate.records import Finding, Row
-from pdmigrate.transforms import Ok, TransformContext, parse_chain
+from pdmigrate.transforms import Ok, TransformContext
 from pdmigrate.transforms.text import normalise_key
 
 
@@ -74,7 +75,7 @@ def _when(row: Row, column: str | None, ctx: TransformContext) -> str | None:
     order = {"dmy": "(dayfirst)", "mdy": "(monthfirst)", "ymd": "(ymd)"}.get(
         ctx.date_order or "", ""
     )
-    result = parse_chain(f"null_dates | datetime{order}")(text, ctx)
+    result = chain_of(f"null_dates | datetime{order}")(text, ctx)
     if not isinstance(result, Ok) or result.value is None:
         return None
     value = result.value
@@ -208,7 +209,7 @@ def local_start(
         ctx.date_order or "", ""
     )
     inner = order[1:-1] + ", " if order else ""
-    result = parse_chain(f"null_dates | datetime({inner}tz=UTC)")(text, ctx)
+    result = chain_of(f"null_dates | datetime({inner}tz=UTC)")(text, ctx)
     if not isinstance(result, Ok) or result.value is None:
         return None, False
     value = result.value
@@ -241,9 +242,7 @@ def duration_of(
     if number is not None:
         minutes = int(number)
     elif start is not None:
-        end_time = parse_chain("time")(
-            text.split()[-1] if " " in text and ":" in text else text, ctx
-        )
+        end_time = chain_of("time")(text.split()[-1] if " " in text and ":" in text else text, ctx)
         if isinstance(end_time, Ok) and isinstance(end_time.value, dt.time):
             end = dt.datetime.combine(start.date(), end_time.value)
             minutes = int((end - start).total_seconds() // 60)

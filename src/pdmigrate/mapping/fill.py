@@ -19,13 +19,14 @@ from pdmigrate.mapping.rollups import (
     split_before_dot,
 )
 from pdmigrate.mapping.values import (
+    chain_of,
     evaluate,
     finding,
     merge,
     to_api,
 )
 from pdmigrate.records import Finding, Row
-from pdmigrate.transforms import Problem, TransformContext, Value, parse_chain
+from pdmigrate.transforms import Problem, TransformContext, Value
 
 _TEMPLATE = re.compile(r"\{([^{}]+)\}")
 
@@ -151,7 +152,7 @@ def _line_value(
 
 
 def _weight(text: str) -> Value:
-    result = parse_chain("decimal")(text, TransformContext())
+    result = chain_of("decimal")(text, TransformContext())
     return None if isinstance(result, Problem) else result.value
 
 

@@ -20,11 +20,12 @@ from pdmigrate.mapping.rollups import (
     split_before_dot,
 )
 from pdmigrate.mapping.values import (
+    chain_of,
     finding,
     transform_context,
 )
 from pdmigrate.records import Finding, Row
-from pdmigrate.transforms import Problem, TransformContext, parse_chain
+from pdmigrate.transforms import Problem, TransformContext
 
 
 def _record_ref(obj: MappingObject, rows: Sequence[Row]) -> Ref | None:
@@ -196,7 +197,7 @@ def _pivoted(
     order = {"dmy": "(dayfirst)", "mdy": "(monthfirst)", "ymd": "(ymd)"}.get(
         tctx.date_order or "", ""
     )
-    chain = parse_chain(f"null_dates | date{order}")
+    chain = chain_of(f"null_dates | date{order}")
 
     def sort_key(text: str) -> str:
         result = chain(text, tctx)
@@ -323,10 +324,8 @@ def deal_products(mapping: MappingFile, obj: MappingObject, rows: Sequence[Row])
         invoice = row.get("Invoice No").strip()
         if not code or not invoice:
             continue
-        qty = parse_chain("decimal")(row.get("Qty") or "1", tctx)
-        price = parse_chain(f"money({mapping.settings.currency}, number)")(
-            row.get("Unit Price"), tctx
-        )
+        qty = chain_of("decimal")(row.get("Qty") or "1", tctx)
+        price = chain_of(f"money({mapping.settings.currency}, number)")(row.get("Unit Price"), tctx)
         fields = {
             "quantity": float(as_decimal(qty.value) or 1) if not isinstance(qty, Problem) else 1.0,
             "item_price": float(as_decimal(price.value) or 0)

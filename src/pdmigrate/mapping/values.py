@@ -96,12 +96,20 @@ def raw_value(row: Row, columns: list[str]) -> Value:
     return tuple(row.get(c) for c in columns)
 
 
+@lru_cache(maxsize=256)
+def _normalised(items: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
+    return {normalise_key(str(k)): v for k, v in items}
+
+
 def lookup(mapping: Mapping, name: str, value: Value) -> tuple[Value, bool]:
     """``value`` through value map ``name`` (case and spacing ignored); (result, mapped)."""
     table = mapping.value_maps.get(name)
     if table is None:
         return None, False
-    norm = {normalise_key(str(k)): v for k, v in table.items()}
+    try:
+        norm = _normalised(tuple(table.items()))
+    except TypeError:  # an unhashable target (a list written by hand): no cache
+        norm = {normalise_key(str(k)): v for k, v in table.items()}
     if isinstance(value, tuple):
         out: list[Any] = []
         ok = True
