@@ -139,7 +139,7 @@ SIGNALS: dict[str, tuple[Signal, ...]] = {
             timing="12 months after the last visit",
             tool="automation",
             recipe='Automation "person field Last Visit Date 365 days ago -> create task '
-            '\\"Recall\\" for the owner" (or a Campaigns segment on Last Visit Date)',
+            "'Recall' for the owner\" (or a Campaigns segment on Last Visit Date)",
             where={"Status": _set("Active")},
             age=("Last Visit Date", 365),
             refines="recall_reminders",
@@ -174,7 +174,7 @@ SIGNALS: dict[str, tuple[Signal, ...]] = {
             timing="2 days before",
             tool="automation",
             recipe='Automation "activity (type Appointment) due in 2 days and subject has no '
-            '\\"Confirmed\\" -> send confirmation request"',
+            "'Confirmed' -> send confirmation request\"",
             where={"Status": _set("Booked")},
             refines="sms_confirmation",
             channel=("sms",),
@@ -241,7 +241,7 @@ SIGNALS: dict[str, tuple[Signal, ...]] = {
             actions=("Call the patient to rebook",),
             timing="Same day",
             tool="automation",
-            recipe='Automation "activity subject starts with \\"Did Not Attend\\" or \\"FTA\\" '
+            recipe="Automation \"activity subject starts with 'Did Not Attend' or 'FTA' "
             '-> create call activity"',
             where={"Status": _set("Did Not Attend", "FTA")},
             channel=("phone",),
@@ -260,8 +260,8 @@ SIGNALS: dict[str, tuple[Signal, ...]] = {
             actions=("Send recall messages", "Create a call task when overdue"),
             timing="Every {value}; 2 weeks before due, on the due date, 30 days overdue",
             tool="automation",
-            recipe='Automation "activity \\"Recall: {by}\\" marked done -> create activity '
-            '\\"Recall: {by}\\" due in {value}"',
+            recipe="Automation \"activity 'Recall: {by}' marked done -> create activity "
+            "'Recall: {by}' due in {value}\"",
             exclude={"Status": _set("Inactive")},
             refines="recall_sequence",
             channel=("sms", "email", "phone"),
@@ -276,8 +276,7 @@ SIGNALS: dict[str, tuple[Signal, ...]] = {
             actions=("Create a call task for the patient",),
             timing="30 days after the due date",
             tool="automation",
-            recipe='Automation "activity \\"Recall: …\\" overdue by 30 days -> create call '
-            'activity"',
+            recipe="Automation \"activity 'Recall: …' overdue by 30 days -> create call activity\"",
             where={"Status": _set("Overdue")},
             channel=("phone",),
         ),
@@ -308,8 +307,7 @@ SIGNALS: dict[str, tuple[Signal, ...]] = {
             actions=("Call to reschedule",),
             timing="Same day",
             tool="automation",
-            recipe='Automation "activity subject starts with \\"No-show:\\" -> create call '
-            'activity"',
+            recipe="Automation \"activity subject starts with 'No-show:' -> create call activity\"",
             where={"Status": _set("Broken")},
             refines="broken_appointment_follow_up",
             channel=("phone", "sms"),
@@ -407,7 +405,7 @@ SIGNALS: dict[str, tuple[Signal, ...]] = {
             timing="Monthly",
             tool="automation",
             recipe='Automation "monthly date trigger on open Matters deals -> create task '
-            '\\"Bill unbilled fees\\""',
+            "'Bill unbilled fees'\"",
             where={"Billing Status": _set("Billable"), "Billed": _set("N")},
             group_by=("Client ID",),
             refines="billing_cycle",
@@ -426,8 +424,8 @@ SIGNALS: dict[str, tuple[Signal, ...]] = {
             actions=("Send the {value} reminder template",),
             timing="24-48 hours before",
             tool="automation",
-            recipe='Automation "activity due in 1 day, subject starts with \\"{value}\\" -> send '
-            'email template \\"{value}\\""',
+            recipe="Automation \"activity due in 1 day, subject starts with '{value}' -> send "
+            "email template '{value}'\"",
             refines="appointment_reminders",
             channel=("sms", "email"),
         ),
@@ -458,8 +456,7 @@ SIGNALS: dict[str, tuple[Signal, ...]] = {
             actions=("Call the client to rebook",),
             timing="Same day",
             tool="automation",
-            recipe='Automation "activity subject starts with \\"No-show:\\" -> create call '
-            'activity"',
+            recipe="Automation \"activity subject starts with 'No-show:' -> create call activity\"",
             where={"Status": _set("No-show")},
             refines="rebook_follow_up",
             channel=("phone", "sms"),
