@@ -213,3 +213,37 @@ def test_no_duplicate_and_no_lost_write_under_5xx_and_lost_responses() -> None:
     notes = sorted(a["note"] for a in records["activities"] if not a.get("is_deleted"))
     assert notes == sorted(marker(f"A-{i:04d}") for i in range(n))
     assert sandbox.spec_problems == []
+
+
+@pytest.mark.slow
+def test_lost_answer_over_real_http_is_outcome_unknown_and_reconciled() -> None:
+    """Over a socket, a held-back answer trips the client timeout; create_once finds the record."""
+    from pdmigrate.sandbox.app import create_app
+    from pdmigrate.sandbox.server import ServerThread
+
+    app = create_app(SandboxConfig(faults=FaultSpec(seed=1, lost_delay_s=1.5)))
+    sandbox: Sandbox = app.state.sandbox
+
+    async def go(url: str) -> tuple[bool, int]:
+        async with PipedriveClient(url, TOKEN, timeout=1.0) as client:
+            await client.users.me()  # warm-up: opens the account (a GET, retried if slow)
+            field = await client.person_fields.create(
+                {"field_name": "Source ID", "field_type": "varchar"}
+            )
+            sandbox.faults.set(lost_rate=1.0)  # every write from now on loses its answer
+            result = await create_once(
+                client,
+                "persons",
+                {"name": "Lost Answer", "custom_fields": {field["field_code"]: "PM-7"}},
+                source_id="PM-7",
+                source_field_key=field["field_code"],
+                settle_s=0,
+            )
+            assert client.stats.outcome_unknown == 1
+            return result.created, result.reconciled
+
+    with ServerThread(app) as server:
+        created, reconciled = run(go(server.url))
+    assert (created, reconciled) == (False, 1)  # found, not created a second time
+    persons = sandbox.dump()["accounts"][0]["records"]["persons"]
+    assert [p["name"] for p in persons] == ["Lost Answer"]

@@ -174,7 +174,7 @@ class PipedriveClient(Resources):
         max_burst_retries: int = 8,
         backoff_base: float = 0.5,
         backoff_cap: float = 30.0,
-        timeout: float = 60.0,
+        timeout: float = 20.0,
         clock: Clock | None = None,
         sleep: Sleep | None = None,
         seed: int | None = None,
