@@ -22,6 +22,7 @@ from pdmigrate.audit_checks import (
     HTML_MARKUP,
     VARCHAR_LIMIT,
     Checks,
+    DateOrderTally,
     norm,
     plain_email,
     plain_phone,
@@ -72,6 +73,8 @@ class Auditor:
         self._row_errors: dict[tuple[str, int], Finding] = {}
         self._unknown: dict[tuple[str, str], Counter[str]] = {}
         self._known_values: set[tuple[str, str]] = set()
+        self._order_unknown = order is None
+        self._orders = DateOrderTally()
         self._sources: dict[str, SourceFile] = {}
         self._late: dict[str, list[tuple[int, str, str, Finding]]] = {}
         self._firm_patterns = [
@@ -199,10 +202,14 @@ class Auditor:
             value = values.get(column, "")
             if not value or value.isspace():
                 continue
+            if self._order_unknown and kind in {"date", "datetime"}:
+                self._orders.add(obj, row.file, column, value)
             text, problems = self._run(chain, kind, value)
             if text:
                 parsed[column] = text
             for problem in problems:
+                if problem.code == "date.ambiguous" and self._order_unknown:
+                    continue  # reported once per column by _date_orders()
                 self._row_finding(row, obj, problem.code, column, f"{column}: {problem.message}")
         for column in c.text:
             value = values.get(column, "")
@@ -273,6 +280,10 @@ class Auditor:
                 )
         if c.attachment is not None and blocking is None:
             self._check_attachment(c.attachment, obj, row, key)
+
+    def _date_orders(self) -> None:
+        for finding in self._orders.findings():
+            self.emit(finding)
 
     def _firm(self, name: str) -> bool:
         return any(p.search(name) for p in self._firm_patterns)
@@ -360,6 +371,7 @@ class Auditor:
         self._quarantine_late()
         duplicates = self._duplicates()
         self._unknown_values()
+        self._date_orders()
         self._expected_counts()
         for bucket, first in self._over.items():
             extra = self._kept[bucket] - self.options.finding_cap

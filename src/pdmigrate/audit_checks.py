@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from pdmigrate.profiles import Profile, SourceObject
+from pdmigrate.records import Finding, Severity
 from pdmigrate.transforms import Chain, parse_chain
 
 #: Pipedrive's varchar limit: longer values are cut.
@@ -205,3 +206,65 @@ def plain_email(value: str) -> str | None:
         return None
     local, _, domain = text.partition("@")
     return f"{local}@{domain.lower()}"
+
+
+_NUMERIC_DATE = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-]\d{2,4}\b")
+
+
+class DateOrderTally:
+    """Per date column: how many values read only day-first, only month-first, or either.
+
+    Used when the workspace leaves the date order open; one finding per column
+    replaces a warning per ambiguous value.
+    """
+
+    def __init__(self) -> None:
+        self._counts: dict[tuple[str, str, str], list[int]] = {}
+
+    def add(self, obj: str, file: str, column: str, value: str) -> None:
+        """Count one cell."""
+        match = _NUMERIC_DATE.match(value.strip())
+        if match is None:
+            return
+        a, b = int(match.group(1)), int(match.group(2))
+        counts = self._counts.setdefault((obj, file, column), [0, 0, 0])
+        if a > 12 >= b >= 1:
+            counts[0] += 1
+        elif b > 12 >= a >= 1:
+            counts[1] += 1
+        elif 1 <= a <= 12 and 1 <= b <= 12:
+            counts[2] += 1
+
+    def findings(self) -> list[Finding]:
+        """detected (info), mixed or ambiguous (warning), one per date column."""
+        out: list[Finding] = []
+        for (obj, file, column), (dayfirst, monthfirst, either) in sorted(self._counts.items()):
+            severity: Severity = "warning"
+            if dayfirst and monthfirst:
+                code = "date_order.mixed"
+                message = (
+                    f"{column}: {dayfirst} dates read only day-first and {monthfirst} "
+                    "only month-first"
+                )
+            elif dayfirst or monthfirst:
+                code, severity = "date_order.detected", "info"
+                order = "day-first" if dayfirst else "month-first"
+                message = f"{column}: dates are {order} ({dayfirst or monthfirst} decide it)"
+            elif either:
+                code = "date_order.ambiguous"
+                message = f"{column}: all {either} dates fit both day-first and month-first"
+            else:
+                continue
+            out.append(
+                Finding(
+                    severity,
+                    code,
+                    file,
+                    None,
+                    column,
+                    message,
+                    fix="set date_order (DMY or MDY) in pdmigrate.toml",
+                    object=obj,
+                )
+            )
+        return out

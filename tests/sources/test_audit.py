@@ -471,3 +471,25 @@ def test_plain_addresses_take_the_fast_path() -> None:
 
     assert plain_email(" Ann.Lee@Mail.Example.COM ") == "Ann.Lee@mail.example.com"
     assert plain_email("ann@lee.example") == "ann@lee.example"
+
+
+def test_open_date_order_is_judged_once_per_column(tmp_path: Path) -> None:
+    """With date_order left open, a column gets one finding: detected, mixed or ambiguous."""
+    exports = tmp_path / "vp"
+    _write(
+        exports / "clients.csv",
+        "Client ID,First Name,Last Name,DOB,Created\n"
+        "C1,Ann,Lee,25/12/1980,01/02/2020\n"
+        "C2,Bo,Ng,03/04/1990,05/06/2021\n"
+        "C3,Cy,Vu,13/01/2001,07/08/2022\n",
+    )
+    result = audit_exports(load_profile("visualpractice"), exports, AuditOptions(country="GB"))
+    assert [(f.code, f.severity, f.column, f.message) for f in result.findings if f.object] == [
+        (
+            "date_order.ambiguous",
+            "warning",
+            "Created",
+            "Created: all 3 dates fit both day-first and month-first",
+        ),
+        ("date_order.detected", "info", "DOB", "DOB: dates are day-first (2 decide it)"),
+    ]
