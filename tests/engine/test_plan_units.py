@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from click.testing import CliRunner
 
+from pdmigrate.cli import plan_cmd
 from pdmigrate.errors import ConfigError, UsageError
 from pdmigrate.mapping.payload import Payload, Ref
 from pdmigrate.plan import dedup, estimate, owners
@@ -405,3 +407,26 @@ def test_plan_json_round_trip_and_visibility() -> None:
     assert plan_from_dict(plan_to_dict(plan)) == plan
     assert plan.visible_to("sys/patient/1") == 1
     assert plan.visible_to("sys/patient/2") == 7
+
+
+# --- the command's own parsing ----------------------------------------------------------------
+
+
+def test_within_durations_parse_and_bad_ones_are_usage_errors() -> None:
+    """72h, 3d, 1d12h, 90m parse; 72, 0h and 3 weeks are usage errors naming --within."""
+    assert plan_cmd.parse_window("72h") == timedelta(hours=72)
+    assert plan_cmd.parse_window("3d") == timedelta(days=3)
+    assert plan_cmd.parse_window("1d12h") == timedelta(hours=36)
+    assert plan_cmd.parse_window("90m") == timedelta(minutes=90)
+    for bad in ("72", "0h", "3 weeks", ""):
+        with pytest.raises(UsageError, match="--within"):
+            plan_cmd.parse_window(bad)
+
+
+def test_plan_help_has_every_option_and_an_example() -> None:
+    """--help lists the options and keeps the Example block unwrapped."""
+    result = CliRunner().invoke(plan_cmd.COMMANDS[0], ["--help"])
+    assert result.exit_code == 0
+    for option in ("--fallback-owner", "--within", "--plan", "--seats", "--workspace", "--json"):
+        assert option in result.output
+    assert "Example:\n    pdmigrate plan -w clinic\n" in result.output

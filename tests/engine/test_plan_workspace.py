@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import csv
 import json
 import shutil
 from collections.abc import Iterator
@@ -105,6 +106,17 @@ def test_plan_json_summary_files_and_run_record(core: Workspace) -> None:
     assert (core.root / "decisions.csv").is_file()
     assert (core.reports_dir / "plan.md").read_text(encoding="utf-8").startswith("# Migration plan")
     assert json.loads((core.reports_dir / "plan.json").read_text())["tokens"] == summary["tokens"]
+    token = core.config.sandbox_token
+    assert token
+    for written in (
+        "plan.json",
+        "owners.csv",
+        "decisions.csv",
+        "reports/plan.json",
+        "reports/plan.md",
+        "state.db",
+    ):
+        assert token.encode() not in (core.root / written).read_bytes(), written
     with core.state() as state:
         runs = state.runs("plan")
     assert [(r.status, r.summary["tokens"]) for r in runs] == [("done", summary["tokens"])]  # type: ignore[index]
@@ -220,6 +232,19 @@ def _person_doc(name: str, email: str) -> dict[str, Any]:
 def pm_source(tmp_path: Path, exports: dict[str, Path]) -> Iterator[Any]:
     """The practicemaster source (confirmed mapping applied)."""
     return read_source(_workspace(tmp_path, exports, "practicemaster"))
+
+
+def test_private_rows_are_counted_from_the_exports(
+    pm_source: Any, exports: dict[str, Path]
+) -> None:
+    """Practice Master's private journal and calendar rows cannot be restricted: all counted."""
+    expected = 0
+    for name in ("CMJRNL.csv", "CMCALENDAR.csv"):
+        with (exports["practicemaster"] / name).open(encoding="cp1252", newline="") as fh:
+            expected += sum(1 for row in csv.DictReader(fh) if row["Private"].strip() == "Y")
+    assert expected > 0
+    assert pm_source.not_restrictable == expected
+    assert pm_source.private == frozenset()
 
 
 def _snapshot(*, contact_sync: bool, admin: bool = True, **extra: Any) -> Any:

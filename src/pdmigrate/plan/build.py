@@ -57,6 +57,8 @@ if TYPE_CHECKING:
     from pdmigrate.pipedrive.client import PipedriveClient
 
 _TRUE = frozenset({"y", "yes", "true", "1", "x", "private", "confidential"})
+#: Profile columns that mark a row private when the object names no ``private_column``.
+PRIVATE_COLUMNS = ("Private", "Confidential")
 #: Entities that take visible_to (notes, activities and files do not).
 VISIBLE_ENTITIES = frozenset({"person", "organization", "deal", "product", "lead"})
 
@@ -76,17 +78,20 @@ class Source:
 
 
 def private_keys(mapping: MappingFile, rows: Mapping[str, Sequence[Row]]) -> tuple[set[str], int]:
-    """Source keys of rows marked private (``private_column``), and how many cannot be.
+    """Source keys of rows marked private, and how many cannot be restricted.
 
+    The object's ``private_column`` option names the column; without one, a profile
+    column "Private" or "Confidential" does (Y, Yes, True, 1, X).
     Records of entities without ``visible_to`` (notes, activities) are counted as
     "not restrictable" instead.
     """
     keys: set[str] = set()
     not_restrictable = 0
     for obj in mapping.objects:
-        column = obj.options.get("private_column")
-        if not isinstance(column, str) or obj.primary is None:
+        if obj.primary is None or obj.cardinality in ("not_migrated", "reference", "fields_only"):
             continue
+        option = obj.options.get("private_column")
+        columns = [option] if isinstance(option, str) else list(PRIVATE_COLUMNS)
         renames = mapping.sources.get(obj.primary)
         for line_no, row in enumerate(rows.get(obj.primary, ()), start=1):
             if renames is not None and renames.headers:
@@ -96,7 +101,9 @@ def private_keys(mapping: MappingFile, rows: Mapping[str, Sequence[Row]]) -> tup
                     row.line,
                     row.sheet,
                 )
-            if not keep_row(obj, row) or row.get(column).strip().casefold() not in _TRUE:
+            if not any(row.get(c).strip().casefold() in _TRUE for c in columns):
+                continue
+            if not keep_row(obj, row):
                 continue
             if not VISIBLE_ENTITIES.intersection(obj.targets):
                 not_restrictable += 1
