@@ -603,3 +603,50 @@ def test_a_column_marked_not_migrated_is_skipped() -> None:
     mapping = parse_text(text)[0]
     result = apply_object(mapping, mapping.objects[0], [row({"A": "x"})])
     assert "X" not in result.payloads[0].fields
+
+
+MAPPINGS = {
+    s: _mapping(s)
+    for s in ("advancedpm", "practicebynumbers", "practicemaster", "visualpractice", "generic")
+}
+CELLS = st.one_of(
+    st.text(max_size=12),
+    st.sampled_from(
+        [
+            "",
+            "0001-01-01",
+            "31/02/2024",
+            "$-1,0.0",
+            "Y",
+            "N",
+            "1234.010",
+            "<p>x</p>",
+            "a@b",
+            "+61",
+            "Closed",
+            "Paid",
+            "12:99",
+            "-",
+            "\x00",
+        ]
+    ),
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(sorted(MAPPINGS)), st.data())
+def test_every_object_of_every_system_survives_random_rows(
+    system: str, data: st.DataObject
+) -> None:
+    """Every mapping object of every profile returns payloads or findings on random cells."""
+    mapping = MAPPINGS[system]
+    profile = load_profile(system)
+    for obj in mapping.objects:
+        if obj.primary is None:
+            continue
+        columns = [c.name for c in profile.object(obj.primary).columns]
+        rows = data.draw(
+            st.lists(st.fixed_dictionaries(dict.fromkeys(columns, CELLS)), min_size=1, max_size=3)
+        )
+        result = apply_object(mapping, obj, [Row(r, "x.csv", i + 2) for i, r in enumerate(rows)])
+        assert all(p.object == obj.id for p in result.payloads)
