@@ -65,7 +65,13 @@ def test_concurrent_requests_never_trip_the_burst_limit() -> None:
     run(go())
     assert client.stats.by_status == {200: 121}
     assert client.stats.rate_limited == 0
-    assert clock.monotonic() == pytest.approx(120 * 2.015 / 40)
+    # 121 requests at 40 per 2 s (+ margin): the last leaves three windows in.
+    assert clock.monotonic() == pytest.approx(3 * 2.015)
+    # The local ledger, the answers' x-token-cost and the sandbox agree: 5 + 120 x 1.
+    company = company_of(_sandbox)
+    assert client.ledger.spent_total == client.stats.tokens_charged == 125
+    assert _sandbox.limits.budget_used(company) == 125
+    assert client.ledger.tokens_left() == _sandbox.limits.budget_remaining(company)
 
 
 def test_searches_use_their_own_lower_lane() -> None:
