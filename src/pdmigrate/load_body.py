@@ -404,7 +404,7 @@ def build_body(payload: Payload, ctx: BodyContext) -> Body:
             if pair is not None:
                 out.body[pair[0]] = pair[1]
             continue
-        if fk is not None and entity in CUSTOM | {"lead"}:
+        if fk is not None and entity in CUSTOM:
             v = custom_value(fk, value, ctx.currency)
             if v is None:
                 out.dropped.append(name)

@@ -15,10 +15,12 @@ Every creation is audited.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from pdmigrate.errors import OutcomeUnknown
 from pdmigrate.plan.model import TargetPrep
 from pdmigrate.state_ops import AuditEntry, FieldKey, Ops, Origin
 
@@ -110,7 +112,10 @@ async def prepare_target(
             body: dict[str, Any] = {"field_name": spec.name, "field_type": spec.field_type}
             if spec.field_type in ("enum", "set"):
                 body["options"] = [{"label": label} for label in spec.options or ("Yes",)]
-            found = await helper.create(body)
+            found = await _create_once(
+                partial(helper.create, body),
+                partial(_find_field, client, spec.entity, spec.name),
+            )
             existing.append(found)
             made = True
         else:
@@ -145,8 +150,12 @@ async def prepare_target(
             )
             made = False
             if hit is None:
-                hit = await client.pipelines.create(
-                    {"name": pipe.name, "is_deal_probability_enabled": True}
+                hit = await _create_once(
+                    partial(
+                        client.pipelines.create,
+                        {"name": pipe.name, "is_deal_probability_enabled": True},
+                    ),
+                    partial(_find_named, client.pipelines.list, {}, pipe.name),
                 )
                 pipelines.append(hit)
                 made = True
@@ -174,7 +183,10 @@ async def prepare_target(
                     body = {"name": st.name, "pipeline_id": pid}
                     if st.probability is not None:
                         body["deal_probability"] = st.probability
-                    shit = await client.stages.create(body)
+                    shit = await _create_once(
+                        partial(client.stages.create, body),
+                        partial(_find_named, client.stages.list, {"pipeline_id": pid}, st.name),
+                    )
                     stages.append(shit)
                     smade = True
                 else:
@@ -213,6 +225,44 @@ async def prepare_target(
         ops.append_audit(audit, run_id)
     out.keys = ops.field_keys(account)
     return out
+
+
+async def _create_once(
+    create: Callable[[], Awaitable[dict[str, Any]]],
+    find: Callable[[], Awaitable[dict[str, Any] | None]],
+    attempts: int = 5,
+) -> dict[str, Any]:
+    """Create, and after a lost answer look the item up by name before trying again."""
+    last: OutcomeUnknown | None = None
+    for _ in range(attempts):
+        try:
+            return await create()
+        except OutcomeUnknown as exc:
+            last = exc
+        found = await find()
+        if found is not None:
+            return found
+    assert last is not None
+    raise last
+
+
+async def _find_named(
+    lister: Callable[..., AsyncIterator[dict[str, Any]]], filters: Mapping[str, Any], name: str
+) -> dict[str, Any] | None:
+    async for item in lister(**filters):
+        if str(item.get("name", "")).casefold() == name.casefold():
+            return item
+    return None
+
+
+async def _find_field(client: PipedriveClient, entity: str, name: str) -> dict[str, Any] | None:
+    fields = await getattr(client, FIELD_CLIENT[entity]).list()
+    return next((f for f in fields if _name(f).casefold() == name.casefold()), None)
+
+
+async def _find_type(client: PipedriveClient, name: str) -> dict[str, Any] | None:
+    types = await client.activity_types.list()
+    return next((t for t in types if str(t.get("name", "")).casefold() == name.casefold()), None)
 
 
 def _was_created(

@@ -5,8 +5,7 @@ Used by the subprocess tests until cli/__init__.py lists these command modules.
 
 from __future__ import annotations
 
-from pdmigrate.cli import cli, main
-from pdmigrate.cli import mapping_cmd, plan_cmd, run_cmd
+from pdmigrate.cli import cli, main, mapping_cmd, plan_cmd, run_cmd
 
 for _module in (mapping_cmd, plan_cmd, run_cmd):
     for _command in _module.COMMANDS:
