@@ -136,3 +136,13 @@ def test_missing_token_is_a_usage_error() -> None:
     """An empty token is refused up front with a hint about PIPEDRIVE_API_TOKEN."""
     with pytest.raises(UsageError, match="PIPEDRIVE_API_TOKEN"):
         PipedriveClient("https://acme.pipedrive.com", "  ")
+
+
+def test_from_env_reads_the_token_and_refuses_when_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    """from_env takes PIPEDRIVE_API_TOKEN; unset, it is a usage error naming the variable."""
+    monkeypatch.setenv("PIPEDRIVE_API_TOKEN", TOKEN)
+    client = PipedriveClient.from_env("https://acme.pipedrive.com")
+    assert TOKEN not in repr(client)
+    monkeypatch.delenv("PIPEDRIVE_API_TOKEN")
+    with pytest.raises(UsageError, match="PIPEDRIVE_API_TOKEN is not set"):
+        PipedriveClient.from_env("https://acme.pipedrive.com")

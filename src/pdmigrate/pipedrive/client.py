@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping
@@ -65,6 +66,7 @@ __all__ = ["ApiResponse", "ClientStats", "PipedriveClient", "Secret"]
 
 log = logging.getLogger(__name__)
 
+TOKEN_ENV = "PIPEDRIVE_API_TOKEN"  # noqa: S105 - the variable name, not a token
 IDEMPOTENT = frozenset({"GET", "PUT", "PATCH", "DELETE", "HEAD"})
 
 # Failures where the request never reached the server: safe to resend, even a POST.
@@ -180,7 +182,7 @@ class PipedriveClient(Resources):
         seed: int | None = None,
     ) -> None:
         if not token or not token.strip():
-            raise UsageError("no Pipedrive API token given (set PIPEDRIVE_API_TOKEN)")
+            raise UsageError(f"no Pipedrive API token given (set {TOKEN_ENV})")
         if plan not in PLAN_BURST_LIMITS:
             raise UsageError(f"unknown plan {plan!r}; use one of {', '.join(PLAN_BURST_LIMITS)}")
         self.base_url = _check_base_url(base_url)
@@ -207,6 +209,14 @@ class PipedriveClient(Resources):
         self._rng = random.Random(seed)
         self.stats = ClientStats()
         super().__init__()
+
+    @classmethod
+    def from_env(cls, base_url: str, **options: Any) -> PipedriveClient:
+        """A client whose token comes from ``PIPEDRIVE_API_TOKEN`` (never from a file)."""
+        token = os.environ.get(TOKEN_ENV, "")
+        if not token.strip():
+            raise UsageError(f"{TOKEN_ENV} is not set", hint="export the company's API token")
+        return cls(base_url, token, **options)
 
     def __repr__(self) -> str:
         return f"PipedriveClient(base_url={self.base_url!r}, token=***)"
