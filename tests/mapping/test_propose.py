@@ -222,3 +222,21 @@ def test_word_overlap_is_a_last_resort_listed_for_review() -> None:
     assert {h: (m.column, m.confidence, m.how) for h, m in found.items()} == {
         "Total Billed Hrs": ("Hours Billed", 0.6, "overlap")
     }
+
+
+def test_long_values_make_a_text_field_not_a_truncated_varchar() -> None:
+    """An unknown column with values over 255 characters becomes a text field (§6)."""
+    profile = load_profile("generic")
+    settings = Settings(country="US", timezone="UTC", currency="USD", date_order="mdy")
+    long_note = "x" * 300
+    table = TableSample(
+        "patients.csv",
+        None,
+        ("ID", "First Name", "Last Name", "History", "Nickname"),
+        samples={"History": [long_note, "short"], "Nickname": ["Al", "Bo", "Cy"]},
+        distinct={"History": None, "Nickname": ("Al", "Bo", "Cy")},
+    )
+    person = propose(profile, settings, [table]).mapping.object("contact_person")
+    lines = {f.columns[0]: (f.custom, f.transform) for f in person.fields}
+    assert lines["History"] == ("text", "strip")
+    assert lines["Nickname"] == ("varchar", "strip | truncate(255)")

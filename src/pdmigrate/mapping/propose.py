@@ -243,8 +243,20 @@ class _Builder:
             table = {o: o for o in options}
         self.value_maps[name] = table
 
+    def long_text(self, line: FieldLine, obj_name: str, column: str) -> FieldLine:
+        """A varchar whose sampled values exceed 255 characters becomes a text field (§6)."""
+        if line.custom != "varchar" or not self.present(obj_name):
+            return line
+        _, samples = self.values_of(obj_name, column)
+        if not any(len(v) > 255 for v in samples):
+            return line
+        return line.model_copy(
+            update={"custom": "text", "transform": "strip", "why": "values over 255 characters"}
+        )
+
     def open_ended(self, line: FieldLine, obj_name: str, column: str) -> FieldLine:
         """A pick-list with too many distinct values becomes a text field (no value map)."""
+        line = self.long_text(line, obj_name, column)
         if not line.values or line.options or line.custom not in ("enum", "set"):
             return line
         if not self.present(obj_name) or line.values == "gst_rate":
@@ -474,6 +486,8 @@ class _Builder:
                 )
                 if column is not None:
                     line = self.open_ended(line, obj_name, column)
+                elif line.custom == "varchar" and any(len(v) > 255 for v in samples):
+                    line = line.model_copy(update={"custom": "text", "transform": "strip"})
                 line = self.reuse(line, landing_stub(home))
                 if line.values and line.values not in self.value_maps:
                     self.value_map(
