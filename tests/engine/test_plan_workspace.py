@@ -84,7 +84,7 @@ def test_plan_json_summary_files_and_run_record(core: Workspace) -> None:
     assert summary["ops"]["activity"] == 57
     assert summary["tokens"] == _tokens(summary["calls"])
     budget = summary["estimate"]["daily_budget"]
-    assert budget == 60_000 * 6  # Growth, six active users in the synth account
+    assert budget == 60_000  # the workspace sandbox: Growth, one seat
     assert summary["days"] == round(max(summary["tokens"] / budget, summary["writes"] / 10_000), 4)
 
     assert summary["owners"]["matched"] == 8
@@ -270,6 +270,7 @@ def _snapshot(*, contact_sync: bool, admin: bool = True, **extra: Any) -> Any:
         pipelines=extra.get("pipelines", []),
         stages=extra.get("stages", []),
         activity_types=[{"key_string": "meeting", "name": "Meeting"}, *extra.get("types", [])],
+        daily_token_limit=extra.get("daily_token_limit"),
     )
 
 
@@ -340,6 +341,29 @@ def test_existing_fields_pipelines_and_types_are_reused_by_name(pm_source: Any) 
     assert composed.plan.target.visible_to_company == 7
     assert composed.report["estimate"]["daily_budget"] == 300_000
     assert any("not an admin" in w for w in composed.plan.warnings)
+
+
+def test_seats_come_from_the_daily_token_limit_else_active_users(pm_source: Any) -> None:
+    """450,000 tokens a day on Premium is 3 seats; without the header, active users count."""
+    from_header = compose_plan(
+        pm_source,
+        _snapshot(contact_sync=False, daily_token_limit=450_000),
+        Edits(plan_name="premium"),
+        emails={},
+    )
+    assert from_header.plan.seats == 3
+    assert from_header.report["estimate"]["daily_budget"] == 450_000
+    from_users = compose_plan(
+        pm_source, _snapshot(contact_sync=False), Edits(plan_name="premium"), emails={}
+    )
+    assert from_users.plan.seats == 1  # one active user in the snapshot
+    forced = compose_plan(
+        pm_source,
+        _snapshot(contact_sync=False, daily_token_limit=450_000),
+        Edits(plan_name="premium", seats=5),
+        emails={},
+    )
+    assert forced.plan.seats == 5
 
 
 def test_lite_plan_flags_the_custom_field_cap(pm_source: Any) -> None:

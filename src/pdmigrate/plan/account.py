@@ -68,6 +68,7 @@ class AccountSnapshot:
     stages: tuple[tuple[int, int, str], ...] = ()  # (id, pipeline_id, name)
     activity_types: tuple[tuple[str, str], ...] = ()  # (key_string, name), active only
     burst_limit: int | None = None
+    daily_token_limit: int | None = None  # x-daily-ratelimit-token-limit, when sent
 
     @property
     def contact_sync(self) -> bool:
@@ -84,6 +85,13 @@ class AccountSnapshot:
     def plan_hint(self) -> str | None:
         """The plan the burst limit header implies, if the server sent one."""
         return None if self.burst_limit is None else PLAN_BY_BURST.get(self.burst_limit)
+
+    def seats_hint(self, multiplier: int, base: int = 30_000) -> int | None:
+        """Seats the daily token limit implies on a plan (None unless it divides evenly)."""
+        limit = self.daily_token_limit
+        if not limit or limit % (base * multiplier):
+            return None
+        return limit // (base * multiplier)
 
     def custom_field_count(self) -> int:
         """Custom fields the company already has (the plan cap counts them)."""
@@ -132,6 +140,7 @@ def snapshot_from_raw(
     stages: Iterable[Mapping[str, Any]] = (),
     activity_types: Iterable[Mapping[str, Any]] = (),
     burst_limit: int | None = None,
+    daily_token_limit: int | None = None,
 ) -> AccountSnapshot:
     """Build a snapshot from raw API records (pure; tests inject these)."""
     return AccountSnapshot(
@@ -145,14 +154,19 @@ def snapshot_from_raw(
             if t.get("active_flag", True)
         ),
         burst_limit=burst_limit,
+        daily_token_limit=daily_token_limit,
     )
+
+
+def _int_header(headers: Mapping[str, str], name: str) -> int | None:
+    value = headers.get(name, "")
+    return int(value) if value.isdigit() else None
 
 
 async def read_account(client: PipedriveClient) -> AccountSnapshot:
     """One listing each: users (v1, once), four field lists, pipelines, stages, types."""
     resp = await client.call("users.list")
     users = resp.data if isinstance(resp.data, list) else []
-    limit = resp.headers.get("x-ratelimit-limit")
     fields = {e: await getattr(client, attr).list() for e, attr in FIELD_LISTS.items()}
     pipelines = [p async for p in client.pipelines.list()]
     stages = [s async for s in client.stages.list()]
@@ -163,7 +177,8 @@ async def read_account(client: PipedriveClient) -> AccountSnapshot:
         pipelines=pipelines,
         stages=stages,
         activity_types=types,
-        burst_limit=int(limit) if limit and limit.isdigit() else None,
+        burst_limit=_int_header(resp.headers, "x-ratelimit-limit"),
+        daily_token_limit=_int_header(resp.headers, "x-daily-ratelimit-token-limit"),
     )
 
 

@@ -156,6 +156,7 @@ class Edits:
     seats: int | None = None
     within: timedelta | None = None
     default_plan: str | None = None  # the sandbox's plan when the account does not say
+    default_seats: int | None = None  # the sandbox's seats when the account does not say
 
 
 @dataclass(frozen=True)
@@ -216,7 +217,12 @@ def compose_plan(
         warnings.append("the account's plan is unknown: assumed Growth (use --plan)")
     tier = get_plan(plan_name)
     active_users = [u for u in account.users if u.active]
-    seats = edits.seats or max(1, len(active_users))
+    seats = (
+        edits.seats
+        or account.seats_hint(tier.daily_multiplier)
+        or edits.default_seats
+        or max(1, len(active_users))
+    )
     me = account.me
     admin = me is not None and me.admin
     if not admin:
@@ -451,6 +457,7 @@ def plan_workspace(
             seats=seats,
             within=within,
             default_plan=workspace.config.sandbox_plan if workspace.config.is_sandbox else None,
+            default_seats=1 if workspace.config.is_sandbox else None,
         )
         composed = compose_plan(source, snapshot, edits, emails=emails, listing_pages=pages)
         _write_text(owners_path, owners.render_owners_csv(composed.owner_rows))
