@@ -298,3 +298,16 @@ def test_search_refused_by_the_general_lane_pauses_the_general_lane() -> None:
     run(go())
     assert client.search_lane.limit == 10
     assert client.stats.by_status == {429: 2, 200: 2}
+
+
+def test_get_many_reads_back_in_chunks_of_100_ids() -> None:
+    """250 ids are read with three ids= list calls (100, 100, 50), duplicates dropped."""
+    client, api, _ = make()
+    for i in range(1, 251):
+        api.records[i] = {"id": i, "name": f"R{i}"}
+    wanted = [*range(1, 251), 7, 7]
+    found = run(client.persons.get_many(wanted))
+    assert [r["id"] for r in found] == list(range(1, 251))
+    sizes = [len(r.url.params["ids"].split(",")) for r in api.requests]
+    assert sizes == [100, 100, 50]
+    assert client.stats.tokens_charged == 30
