@@ -24,6 +24,7 @@ from pdmigrate.mapping.yamlio import LineIndex
 from pdmigrate.profiles import Profile
 from pdmigrate.state import State, now_utc
 from pdmigrate.transforms import TransformSpecError, parse_chain
+from pdmigrate.workspace import Workspace
 
 #: Link targets that are not mapped objects: resolved by plan (users, the practice root).
 ENTITY_TARGETS = frozenset({"user", "organization", "person", "practice", "deal"})
@@ -254,14 +255,14 @@ def confirmed_sha256(state: State) -> str | None:
     return None if row is None else str(row[0])
 
 
-def require_confirmed(workspace: object) -> str:
+def require_confirmed(workspace: Workspace | Path) -> str:
     """Refuse (ConfigError, exit 2) unless mapping.yaml is confirmed and unchanged.
 
     Returns the confirmed sha256.
 
     Every command that writes to Pipedrive calls this first.
     """
-    root = Path(getattr(workspace, "root", workspace))  # type: ignore[arg-type]
+    root = workspace.root if isinstance(workspace, Workspace) else Path(workspace)
     path = root / MAPPING_NAME
     if not path.is_file():
         raise ConfigError(
