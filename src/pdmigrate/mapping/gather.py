@@ -105,7 +105,7 @@ def account_fields(workspace: Workspace) -> dict[str, dict[str, str]]:
         path = workspace.sandbox_path
         if path is None or not config.sandbox_token:
             return {}
-        sandbox = Sandbox(SandboxConfig(db_path=path, rate_limits=False))
+        sandbox = Sandbox(SandboxConfig(db_path=path, rate_limits=False, validate=False))
         transport = AsyncSandboxTransport(app_for(sandbox))
         client = PipedriveClient("http://sandbox.local", config.sandbox_token, transport=transport)
         try:
