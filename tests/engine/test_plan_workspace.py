@@ -170,13 +170,18 @@ def test_decisions_csv_is_read_back(core: Workspace) -> None:
 
 
 def test_account_dedup_spends_one_listing_per_page(core: Workspace) -> None:
-    """1,001 people in the account: 3 listing pages, no search; the shared email links."""
+    """1,001 people in the account: 3 listing pages, no search; the shared email links.
+
+    A person carrying a Source ID value (an earlier run's) is ours, never "existing".
+    """
     source = read_source(core)
-    email = next(
+    emails = [
         p.fields["emails"][0]["value"]
         for p in source.payloads
         if p.entity == "person" and p.fields.get("emails")
-    )
+    ]
+    email, ours = emails[0], emails[1]
+    assert email.casefold() != ours.casefold()
     keeper = next(
         p.source_key
         for p in source.payloads
@@ -190,13 +195,20 @@ def test_account_dedup_spends_one_listing_per_page(core: Workspace) -> None:
         assert token is not None
         cid = sandbox.store.company_for_token(token)
         assert cid is not None
-        with sandbox.store.transaction():
-            for i in range(1001):
-                value = email.upper() if i == 700 else f"someone{i}@elsewhere.example"
-                sandbox.store.insert(cid, "persons", _person_doc(f"Existing {i}", value))
         client = PipedriveClient(
             "http://sandbox.local", token, transport=AsyncSandboxTransport(app_for(sandbox))
         )
+        sid = asyncio.run(
+            client.person_fields.create({"field_name": "Source ID", "field_type": "varchar"})
+        )["field_code"]
+        with sandbox.store.transaction():
+            for i in range(1000):
+                value = email.upper() if i == 700 else f"someone{i}@elsewhere.example"
+                sandbox.store.insert(cid, "persons", _person_doc(f"Existing {i}", value))
+            # written by an earlier pdmigrate run: carries a Source ID, so it is not "existing"
+            mine = _person_doc("Earlier Run", ours)
+            mine["custom_fields"] = {sid: "corepractice/patient_person/earlier"}
+            sandbox.store.insert(cid, "persons", mine)
         composed = plan_workspace(core, client)
         asyncio.run(client.aclose())
     finally:
