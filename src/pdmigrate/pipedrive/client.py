@@ -202,6 +202,7 @@ class PipedriveClient(Resources):
         )
         self.max_in_flight = max_in_flight
         self._slots: asyncio.Semaphore | None = None
+        self._probe: asyncio.Lock | None = None
         self.max_retries = max_retries
         self.max_burst_retries = max_burst_retries
         self.backoff_base = backoff_base
@@ -293,6 +294,87 @@ class PipedriveClient(Resources):
     def _lanes(self, ep: Endpoint) -> list[BurstLimiter]:
         return [self.search_lane, self.burst] if ep.is_search else [self.burst]
 
+    async def _attempt(
+        self,
+        ep: Endpoint,
+        url: str,
+        where: str,
+        *,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        files: Any,
+        data: Mapping[str, Any] | None,
+    ) -> tuple[httpx.Response | None, str | None]:
+        """Send once: (response, None), or (None, "kind:ExceptionName") on a transport failure.
+
+        While the daily budget is unknown (no header seen yet, no ``daily_budget``),
+        requests go one at a time, so the first answer's headers are known before a
+        second call could overdraw an almost spent budget.
+        """
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.max_in_flight)
+            self._probe = asyncio.Lock()
+        assert self._probe is not None
+        probing = False
+        if self.ledger.tokens_left() is None:
+            await self._probe.acquire()
+            probing = True
+            if self.ledger.tokens_left() is not None:  # another call just learnt it
+                self._probe.release()
+                probing = False
+        try:
+            return await self._attempt_in_slot(
+                ep, url, where, params=params, json=json, files=files, data=data
+            )
+        finally:
+            if probing:
+                self._probe.release()
+
+    async def _attempt_in_slot(
+        self,
+        ep: Endpoint,
+        url: str,
+        where: str,
+        *,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        files: Any,
+        data: Mapping[str, Any] | None,
+    ) -> tuple[httpx.Response | None, str | None]:
+        assert self._slots is not None
+        failure: str | None = None
+        response: httpx.Response | None = None
+        slots: list[Slot] = []
+        # Take the in-flight slot first: the budget is then reserved only for the
+        # few requests about to leave (not for every queued one), and the window
+        # slot is stamped when the request really leaves.
+        async with self._slots:
+            self.ledger.reserve(ep.cost, is_write=ep.is_write, endpoint=where)
+            try:
+                await self._acquire(ep, slots)
+                self.stats.requests += 1
+                self.stats.by_endpoint[ep.name] += 1
+                try:
+                    response = await self._http.request(
+                        ep.method,
+                        url,
+                        params=params,
+                        json=json,
+                        files=files,
+                        data=data,
+                        headers={"x-api-token": self._token.reveal()},
+                    )
+                except _NOT_SENT as exc:
+                    failure = f"not_sent:{type(exc).__name__}"
+                except _LOST as exc:
+                    failure = f"lost:{type(exc).__name__}"
+                except httpx.HTTPError as exc:
+                    failure = f"fatal:{type(exc).__name__}"
+            finally:
+                self._release(ep, slots, None if response is None else response.headers)
+                self.ledger.release(ep.cost, is_write=ep.is_write)
+        return response, failure
+
     async def _send(
         self,
         ep: Endpoint,
@@ -309,41 +391,10 @@ class PipedriveClient(Resources):
         attempt = 0
         burst_retries = 0
         ambiguous = False  # an earlier attempt may have been processed
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self.max_in_flight)
         while True:
-            failure: str | None = None
-            response: httpx.Response | None = None
-            slots: list[Slot] = []
-            # Take the in-flight slot first: the budget is then reserved only for the
-            # few requests about to leave (not for every queued one), and the window
-            # slot is stamped when the request really leaves.
-            async with self._slots:
-                self.ledger.reserve(ep.cost, is_write=ep.is_write, endpoint=where)
-                try:
-                    await self._acquire(ep, slots)
-                    self.stats.requests += 1
-                    self.stats.by_endpoint[ep.name] += 1
-                    try:
-                        response = await self._http.request(
-                            ep.method,
-                            url,
-                            params=params,
-                            json=json,
-                            files=files,
-                            data=data,
-                            headers={"x-api-token": self._token.reveal()},
-                        )
-                    except _NOT_SENT as exc:
-                        failure = f"not_sent:{type(exc).__name__}"
-                    except _LOST as exc:
-                        failure = f"lost:{type(exc).__name__}"
-                    except httpx.HTTPError as exc:
-                        failure = f"fatal:{type(exc).__name__}"
-                finally:
-                    self._release(ep, slots, None if response is None else response.headers)
-                    self.ledger.release(ep.cost, is_write=ep.is_write)
-
+            response, failure = await self._attempt(
+                ep, url, where, params=params, json=json, files=files, data=data
+            )
             if failure is not None:
                 kind, exc_name = failure.split(":", 1)
                 self.stats.transport_failures += 1
