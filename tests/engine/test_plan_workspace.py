@@ -31,10 +31,10 @@ PLAN = plan_cmd.COMMANDS[0]
 
 @pytest.fixture(scope="module")
 def exports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Synth exports (30 patients, seed 5) for two systems, written once."""
+    """Synth exports (30 patients, seed 5) for three systems, written once."""
     root = tmp_path_factory.mktemp("plan-synth")
     out = {}
-    for system in ("corepractice", "practicemaster"):
+    for system in ("corepractice", "practicemaster", "visualpractice"):
         synth(system, root / system, patients=30, seed=5)
         out[system] = root / system
     return out
@@ -74,6 +74,20 @@ def test_plan_refuses_without_a_confirmed_mapping(tmp_path: Path, exports: dict[
     with pytest.raises(ConfigError, match="not confirmed"):
         run_plan(ws)
     assert not (ws.root / "plan.json").exists()
+
+
+def test_plan_stops_when_visualpractice_date_order_is_unknown(
+    tmp_path: Path, exports: dict[str, Path]
+) -> None:
+    """visualpractice takes its date order from the workspace: unset, plan stops (§6 Time)."""
+    ws = _workspace(tmp_path, exports, "visualpractice", confirm=False)
+    path = ws.root / "mapping.yaml"
+    text = path.read_text(encoding="utf-8")
+    order = next(o for o in ("dmy", "mdy") if f"date_order: {o}" in text)
+    path.write_text(text.replace(f"date_order: {order}", "date_order: null"), encoding="utf-8")
+    confirm_workspace(ws)
+    with pytest.raises(ConfigError, match=r"mapping.yaml:\d+: settings.date_order is not set"):
+        run_plan(ws)
 
 
 def test_plan_json_summary_files_and_run_record(core: Workspace) -> None:

@@ -121,8 +121,15 @@ def private_keys(mapping: MappingFile, rows: Mapping[str, Sequence[Row]]) -> tup
 def read_source(workspace: Workspace) -> Source:
     """Refuse without a confirmed mapping; read the exports and apply the mapping."""
     sha = require_confirmed(workspace)
-    mapping, _, _ = load_mapping(workspace.root / MAPPING_NAME)
+    mapping, lines, _ = load_mapping(workspace.root / MAPPING_NAME)
     profile = load_profile(workspace.config.source)
+    if mapping.settings.date_order is None and profile.system.date_order == "config":
+        line = lines.line(("settings",)) or 1
+        raise ConfigError(
+            f"{workspace.root / MAPPING_NAME}:{line}: settings.date_order is not set and the "
+            "exports' date order is ambiguous (day-first or month-first)",
+            hint="set date_order: dmy or mdy under settings, then `pdmigrate confirm` again",
+        )
     exports = workspace.config.exports
     rows = read_rows(mapping, exports, profile)
     ctx = ApplyContext(
