@@ -311,3 +311,20 @@ def test_get_many_reads_back_in_chunks_of_100_ids() -> None:
     sizes = [len(r.url.params["ids"].split(",")) for r in api.requests]
     assert sizes == [100, 100, 50]
     assert client.stats.tokens_charged == 30
+
+
+def test_v1_lead_400_keeps_error_info_and_the_quoted_field() -> None:
+    """v1's shape (detail in error_info) keeps both texts and names the field."""
+    body = {
+        "success": False,
+        "error": "Couldn't create lead, body is invalid.",
+        "error_info": '"channel" must be a number',
+    }
+    client, _, _ = make(json_response(400, body))
+    with pytest.raises(RecordRejected) as info:
+        run(client.leads.create({"title": "N", "person_id": 1, "channel": "web"}))
+    assert info.value.field == "channel"
+    assert str(info.value) == (
+        "POST /api/v1/leads: HTTP 400: Couldn't create lead, body is invalid.: "
+        '"channel" must be a number'
+    )
