@@ -294,6 +294,7 @@ def _row_cells(
     epoch: datetime,
 ) -> list[str]:
     c_tag, v_tag, t_tag = ns + "c", ns + "v", ns + "t"
+    inline_path = f"{ns}is/{ns}t"
     cells: list[str] = []
     append = cells.append
     for cell in row.iterfind(c_tag):
@@ -304,7 +305,10 @@ def _row_cells(
                 cells.extend([""] * (column - len(cells)))
         kind = cell.get("t", "n")
         if kind == "inlineStr":
-            append("".join(t.text or "" for t in cell.iter(t_tag)))
+            text = cell.findtext(inline_path)
+            if text is None:  # rich text: several runs
+                text = "".join(t.text or "" for t in cell.iter(t_tag))
+            append(text)
             continue
         value = cell.findtext(v_tag)
         if value is None:
@@ -324,6 +328,8 @@ def _row_cells(
                     append(_number_text(value))
                 else:
                     append(cell_text(when))
+            elif value.isdigit():
+                append(value.lstrip("0") or "0")
             else:
                 append(_number_text(value))
     return cells
