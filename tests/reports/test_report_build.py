@@ -262,6 +262,10 @@ def test_plan_page_shows_each_fields_key_per_account(workspace: Workspace) -> No
             "VALUES ('1', 'person', 'Source ID', ?, 'created')",
             ("a" * 40,),
         )
+        state.conn.executemany(
+            "INSERT INTO field_keys (account, entity, name, key, origin) VALUES ('1', ?, ?, ?, ?)",
+            [("pipeline", "Hygiene", "7", "created"), ("stage", "Hygiene/Planned", "21", "reused")],
+        )
     summary = build_reports(workspace, as_of=AS_OF, scan=False)
     fields = summary["sections"]["plan"]["fields"]
     assert [(f["name"], f["key"], f["origin"]) for f in fields] == [
@@ -270,7 +274,7 @@ def test_plan_page_shows_each_fields_key_per_account(workspace: Workspace) -> No
         ("Insurance Estimate", "", "pending"),
     ]
     assert summary["sections"]["plan"]["pipelines"] == [
-        {"name": "Hygiene", "stages": [["Planned", 10], ["Won", None]]}
+        {"name": "Hygiene", "id": "7", "stages": [["Planned", 10, "21"], ["Won", None, None]]}
     ]
     page = (workspace.root / "reports" / "plan.html").read_text(encoding="utf-8")
     assert f"<code>{'a' * 40}</code>" in page

@@ -129,6 +129,18 @@ def _field_keys(state: State) -> dict[tuple[str, str], dict[str, str]]:
     }
 
 
+def _known(
+    keys: Mapping[tuple[str, str], Mapping[str, str]],
+    reuse: Mapping[tuple[str, str], str],
+    entity: str,
+    name: str,
+) -> str | None:
+    """The id/key this account has for (entity, name): prepared by run, else reused, else None."""
+    if (entity, name) in keys:
+        return keys[(entity, name)]["key"]
+    return reuse.get((entity, name))
+
+
 def load_plan(root: Path, reports: Path, state: State) -> dict[str, Any] | None:
     """plan.json: custom fields with their per-account keys, stages, ops, tokens and days.
 
@@ -182,7 +194,18 @@ def load_plan(root: Path, reports: Path, state: State) -> dict[str, Any] | None:
         "ops": dict(plan.get("counts") or {}),
         "fields": fields,
         "pipelines": [
-            {"name": p["name"], "stages": [[s["name"], s.get("probability")] for s in p["stages"]]}
+            {
+                "name": p["name"],
+                "id": _known(keys, reuse, "pipeline", p["name"]),
+                "stages": [
+                    [
+                        s["name"],
+                        s.get("probability"),
+                        _known(keys, reuse, "stage", f"{p['name']}/{s['name']}"),
+                    ]
+                    for s in p["stages"]
+                ],
+            }
             for p in target.get("pipelines", [])
         ],
         "activity_types": [a["name"] for a in target.get("activity_types", [])],
