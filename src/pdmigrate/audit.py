@@ -46,6 +46,11 @@ from pdmigrate.sources import Reader, SourceFile
 from pdmigrate.transforms import Chain, Ok, Problem, TransformContext
 from pdmigrate.transforms.contact import placeholder_reason
 
+#: Values that need no transform to be known good: plain decimals and common booleans.
+_PLAIN_NUMBER = re.compile(r"-?\d{1,15}(?:\.\d{1,6})?")
+_PLAIN_NUMBER_KINDS = frozenset({"decimal", "money"})
+_PLAIN_BOOLS = frozenset({"Y", "N", "y", "n", "Yes", "No", "YES", "NO", "TRUE", "FALSE", "1", "0"})
+
 
 class Auditor:
     """Feeds rows of source objects through the checks; :meth:`finish` gives the result."""
@@ -296,6 +301,10 @@ class Auditor:
         """Apply a type's transform, cached by value: the value as text (None if it failed)
         and the problems and warnings it raised."""
         if kind == "phone" and plain_phone(value):
+            return value, ()
+        if kind in _PLAIN_NUMBER_KINDS and _PLAIN_NUMBER.fullmatch(value):
+            return value, ()
+        if kind == "bool" and value in _PLAIN_BOOLS:
             return value, ()
         if kind == "email":
             address = plain_email(value)

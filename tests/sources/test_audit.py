@@ -493,3 +493,18 @@ def test_open_date_order_is_judged_once_per_column(tmp_path: Path) -> None:
         ),
         ("date_order.detected", "info", "DOB", "DOB: dates are day-first (2 decide it)"),
     ]
+
+
+def test_number_and_bool_fast_paths_agree_with_the_transforms() -> None:
+    """Every value the audit accepts without a transform is one the transform accepts too."""
+    from pdmigrate.audit import _PLAIN_BOOLS, _PLAIN_NUMBER
+    from pdmigrate.transforms import Ok, TransformContext, parse_chain
+
+    ctx = TransformContext()
+    for value in sorted(_PLAIN_BOOLS):
+        assert isinstance(parse_chain("bool")(value, ctx), Ok), value
+    for value in ["0", "-7", "40.0", "12.123456", "123456789012345"]:
+        assert _PLAIN_NUMBER.fullmatch(value)
+        for spec in ("money", "decimal"):
+            assert isinstance(parse_chain(spec)(value, ctx), Ok), (spec, value)
+    assert _PLAIN_NUMBER.fullmatch("$1,234.50") is None
