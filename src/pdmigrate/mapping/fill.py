@@ -97,7 +97,8 @@ def links_for(obj: MappingObject, rows: Sequence[Row]) -> dict[str, Ref | tuple[
             refs = tuple(
                 Ref(link.to, v.strip(), link.match) for v in values[0].split(",") if v.strip()
             )
-            out[name] = refs if name == "participants" else refs[0]
+            if refs:
+                out[name] = refs if name == "participants" else refs[0]
             continue
         ref = Ref(link.to, "|".join(values), link.match)
         out[name] = (ref,) if name == "participants" else ref

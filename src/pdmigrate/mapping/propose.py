@@ -313,6 +313,12 @@ class _Builder:
                 vm_name, table = extras["value_map"]
                 self.value_maps[vm_name] = table
             for line in lines:
+                if line.field == "owner_id" and line.custom is None:
+                    # Owners are users matched by email or owners.csv at plan time: a link.
+                    links.setdefault(
+                        "owner_id", Link(to="user", columns=list(line.columns), match="name")
+                    )
+                    continue
                 line = self.reuse(self.open_ended(line, source_obj.name, column), landing)
                 if line.values and line.values not in self.value_maps:
                     kind = source_obj.column(column).type
