@@ -218,7 +218,7 @@ def test_summary_covers_every_run_kind_and_shows_the_reconciliation(workspace: W
     }  # fmt: skip
     with workspace.state() as state:
         for kind in ("sample", "run", "delta", "rollback"):
-            state.finish_run(state.start_run(kind), "done", {"created": 1})
+            state.finish_run(state.start_run(kind), "done", {"created": {"person": 3, "deal": 2}})
         verify_id = state.start_run("verify")
         state.finish_run(verify_id, "done", verify)
     summary = build_reports(workspace, as_of=AS_OF)
@@ -234,6 +234,7 @@ def test_summary_covers_every_run_kind_and_shows_the_reconciliation(workspace: W
     )
     assert row in index
     assert "Fields checked <b>370</b>" in index
+    assert index.count("created: deal 2, person 3") == 4
     assert "verify.html" in parse(reports / "index.html").hrefs
     verify_page = (reports / "verify.html").read_text(encoding="utf-8")
     assert 'data-value="92.5"' in verify_page
