@@ -318,3 +318,23 @@ def test_audit_section_links_the_audits_own_page_and_quarantine(workspace: Works
     assert summary["sections"]["failures"]["ops_run"] is False
     page = (reports / "failures.html").read_text(encoding="utf-8")
     assert "No migration run yet." in page
+
+
+def test_report_without_the_exports_still_builds_from_state(
+    tmp_path: Path, synth_exports: Callable[[str], Path]
+) -> None:
+    """When the exports folder is gone, the source and workflow sections are 'not run yet'."""
+    import shutil
+
+    exports = tmp_path / "exports"
+    shutil.copytree(synth_exports("visualpractice"), exports)
+    ws = create_workspace(
+        tmp_path / "ws", source="visualpractice", exports=exports, target="sandbox"
+    )
+    shutil.rmtree(exports)
+    summary = build_reports(ws, as_of=AS_OF)
+    assert summary["sections"]["source"] is None
+    assert summary["sections"]["workflows"] is None
+    assert summary["available"] == []
+    assert summary["pages"] == ["index.html"]
+    assert [r["kind"] for r in summary["runs"]] == ["init"]
