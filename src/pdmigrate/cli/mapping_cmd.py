@@ -64,6 +64,14 @@ def map_command(workspace: Path, as_json: bool, force: bool, offline: bool, samp
             f"{summary['unmapped_values']} pick-list value(s) map to nothing: see value_maps",
             markup=False,
         )
+    if summary["not_migrated"]:
+        err_console.print(
+            f"{len(summary['not_migrated'])} object(s) or column(s) not migrated, each with a "
+            "reason: see not_migrated",
+            markup=False,
+        )
+    for name in summary["unknown_files"]:
+        err_console.print(f"not recognised, not read: {name}", markup=False)
     err_console.print(f"next: review it, then pdmigrate confirm -w {ws.root}", markup=False)
 
 
