@@ -430,3 +430,69 @@ def test_plan_help_has_every_option_and_an_example() -> None:
     for option in ("--fallback-owner", "--within", "--plan", "--seats", "--workspace", "--json"):
         assert option in result.output
     assert "Example:\n    pdmigrate plan -w clinic\n" in result.output
+
+
+# --- field specs from a mapping ------------------------------------------------------------
+
+MAPPING = """\
+version: 1
+profile: sys
+settings: {country: AU, timezone: Australia/Sydney, currency: AUD, date_order: dmy}
+value_maps:
+  status: {A: Active, I: Inactive, X: null}
+activity_types: [Appointment, Call]
+objects:
+- id: patient
+  source: [patients]
+  targets: [person]
+  cardinality: one_to_one
+  key: [ID]
+  source_id: true
+  email_missing: true
+  fields:
+  - {column: DOB, field: birthday}
+  - {column: Status, field: Patient Status, custom: enum, values: status}
+  - {column: Notes, field: Medical Alerts, custom: varchar}
+- id: enquiry
+  source: [enquiries]
+  targets: [lead]
+  cardinality: one_to_one
+  key: [ID]
+  fields:
+  - {column: Source, field: Lead Source, custom: varchar}
+"""
+
+
+def test_field_specs_from_lines_value_maps_identity_fields_and_long_values() -> None:
+    """Value-map labels become options; long varchar values make text; leads use deal fields."""
+    from pdmigrate.mapping.io import parse_text
+    from pdmigrate.plan.target import activity_type_specs, field_specs
+
+    mapping, _ = parse_text(MAPPING)
+    payloads = [
+        Payload(
+            "patient",
+            "person",
+            "sys/patient/1",
+            {"Patient Status": "Active", "Medical Alerts": "x" * 256},
+        ),
+        Payload("patient", "person", "sys/patient/2", {"Patient Status": "Archived"}),
+        Payload("enquiry", "lead", "sys/enquiry/1", {"Lead Source": "Web"}),
+        Payload("appt", "activity", "sys/appt/1", {"type": "Recall visit"}),
+    ]
+    specs = field_specs(mapping, payloads, contact_sync=False)
+    assert [(f.entity, f.name, f.field_type, f.options) for f in specs] == [
+        ("person", "Source ID", "varchar", ()),
+        ("person", "Email missing", "enum", ("Yes",)),
+        ("person", "Date of Birth", "date", ()),
+        ("person", "Patient Status", "enum", ("Active", "Inactive", "Archived")),
+        ("person", "Medical Alerts", "text", ()),
+        ("deal", "Lead Source", "varchar", ()),
+    ]
+    with_sync = field_specs(mapping, payloads, contact_sync=True)
+    assert ("person", "Date of Birth") not in {(f.entity, f.name) for f in with_sync}
+    types = activity_type_specs(mapping, payloads)
+    assert [(t.name, t.icon_key) for t in types] == [
+        ("Appointment", "calendar"),
+        ("Recall visit", "calendar"),
+    ]
