@@ -166,14 +166,16 @@ def _column_index(ref: str) -> int:
 
 
 def _text_of(elem: ET.Element) -> str:
-    """Concatenated <t> text of a shared or inline string (phonetic runs skipped)."""
+    """Text of a shared or inline string: its <t>, or its runs' <t>; phonetic runs skipped."""
     parts: list[str] = []
-    for child in elem.iter():
+    for child in elem:
         name = _local(child.tag)
-        if name == "rPh":
-            continue
-        if name == "t" and child.text:
-            parts.append(child.text)
+        if name == "t":
+            parts.append(child.text or "")
+        elif name == "r":
+            for grand in child:
+                if _local(grand.tag) == "t":
+                    parts.append(grand.text or "")
     return "".join(parts)
 
 
@@ -294,7 +296,7 @@ def _row_cells(
     epoch: datetime,
 ) -> list[str]:
     c_tag, v_tag, t_tag = ns + "c", ns + "v", ns + "t"
-    inline_path = f"{ns}is/{ns}t"
+    is_tag = ns + "is"
     cells: list[str] = []
     append = cells.append
     for cell in row.iterfind(c_tag):
@@ -305,10 +307,13 @@ def _row_cells(
                 cells.extend([""] * (column - len(cells)))
         kind = cell.get("t", "n")
         if kind == "inlineStr":
-            text = cell.findtext(inline_path)
-            if text is None:  # rich text: several runs
-                text = "".join(t.text or "" for t in cell.iter(t_tag))
-            append(text)
+            holder = cell.find(is_tag)
+            if holder is None:
+                append("")
+            elif len(holder) == 1 and holder[0].tag == t_tag:
+                append(holder[0].text or "")
+            else:  # rich text runs, perhaps with phonetic runs
+                append(_text_of(holder))
             continue
         value = cell.findtext(v_tag)
         if value is None:

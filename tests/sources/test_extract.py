@@ -414,3 +414,41 @@ def test_reading_stays_flat_in_memory(tmp_path: Path) -> None:
         tracemalloc.stop()
     assert (count, last) == (60_000, 2 + 2 * 59_999)
     assert peak < 3 * 1024 * 1024
+
+
+def test_hand_written_xlsx_parts(tmp_path: Path) -> None:
+    """Rich text, phonetic runs, gaps, booleans, errors and 1904 dates read as Excel shows them."""
+    import zipfile
+
+    main = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    rel = 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
+    parts = {
+        "xl/workbook.xml": f'<workbook {main} {rel}><workbookPr date1904="1"/><sheets>'
+        '<sheet name="Only" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        "xl/_rels/workbook.xml.rels": '<Relationships xmlns="http://schemas.openxmlformats.org/'
+        'package/2006/relationships"><Relationship Id="rId1" Type="x" '
+        'Target="worksheets/data.xml"/></Relationships>',
+        "xl/styles.xml": f'<styleSheet {main}><cellXfs count="2"><xf numFmtId="0"/>'
+        '<xf numFmtId="14"/></cellXfs></styleSheet>',
+        "xl/sharedStrings.xml": f"<sst {main}><si><t>ID</t></si><si><t>Name</t></si>"
+        "<si><r><t>Ren</t></r><r><t>&#233;e</t></r><rPh><t>x</t></rPh></si></sst>",
+        "xl/worksheets/data.xml": f"<worksheet {main}><sheetData>"
+        '<row r="2"><c r="A2" t="s"><v>0</v></c><c r="B2" t="s"><v>1</v></c>'
+        '<c r="C2" t="inlineStr"><is><t>When</t></is></c><c r="D2" t="inlineStr">'
+        "<is><t>Flag</t></is></c></row>"
+        '<row r="3"><c r="A3" t="inlineStr"><is><r><t>0</t></r><r><t>11</t></r></is></c>'
+        '<c r="B3" t="s"><v>2</v></c><c r="C3" s="1"><v>1</v></c><c r="D3" t="b"><v>1</v></c>'
+        "</row>"
+        '<row r="5"><c r="A5" t="str"><v>0800</v></c><c r="C5" t="e"><v>#N/A</v></c></row>'
+        "</sheetData></worksheet>",
+    }
+    path = tmp_path / "hand.xlsx"
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, text in parts.items():
+            archive.writestr(name, text)
+    rows, findings = _read(path)
+    assert [(r.line, dict(r.values)) for r in rows] == [
+        (3, {"ID": "011", "Name": "Renée", "When": "1904-01-02", "Flag": "TRUE"}),
+        (5, {"ID": "0800", "Name": "", "When": "#N/A", "Flag": ""}),
+    ]
+    assert [(f.code, f.sheet) for f in findings] == [("sheet", "Only")]
