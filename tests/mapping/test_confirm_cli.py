@@ -192,3 +192,36 @@ def test_map_reuses_a_field_the_account_already_has(workspace: Path) -> None:
     line = next(f for f in mapping.object("client_person").fields if f.columns == ["Category"])
     assert (line.field, line.reuse, line.custom) == ("client_category", True, "enum")
     assert run("confirm", "-w", str(workspace), "--yes")[0] == 0
+
+
+def test_confirm_checks_the_data_files_and_pick_list_values(workspace: Path) -> None:
+    """A value the data has but the map lacks is a warning at the field line; a missing
+    export file is an error at its sources line."""
+    run("map", "-w", str(workspace), "--offline")
+    path = workspace / "mapping.yaml"
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    start = lines.index("  cmclient.Area of Practice:")
+    removed = lines.pop(start + 1)
+    assert removed.startswith("    ")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    field_line = next(
+        i + 1 for i, t in enumerate(lines) if "values: cmclient.Area of Practice" in t
+    )
+    code, out, _ = run("confirm", "-w", str(workspace), "--yes", "--offline", "--json")
+    assert code == 0
+    warnings = json.loads(out)["warnings"]
+    assert any(
+        w.endswith(
+            f"mapping.yaml:{field_line}: object matter_deal: 1 value(s) of 'Area of Practice' in "
+            "the data are not in value map 'cmclient.Area of Practice' and will be left empty"
+        )
+        for w in warnings
+    ), warnings
+    (load_workspace(workspace).config.exports / "CMCOST.csv").unlink()
+    cost_line = next(i + 1 for i, t in enumerate(lines) if t.strip() == "files: [CMCOST.csv]")
+    with pytest.raises(ConfigError) as err:
+        run("confirm", "-w", str(workspace), "--yes", "--offline")
+    assert f"mapping.yaml:{cost_line}: sources: cmcost file 'CMCOST.csv' is not in the exports" in (
+        err.value.message
+    )

@@ -72,10 +72,28 @@ def validate(
     *,
     headers: Mapping[str, Collection[str]] | None = None,
     account_fields: Mapping[str, Mapping[str, str]] | None = None,
+    files: Collection[str] | None = None,
+    values: Mapping[str, Mapping[str, Collection[str]]] | None = None,
 ) -> Validation:
-    """Check a parsed mapping; ``headers`` is ``{source object: headers in the data}``,
-    ``account_fields`` is ``{entity: {field name: field type}}`` of the target account."""
+    """Check a parsed mapping against the profile, the data and the account.
+
+    ``headers`` is ``{source object: headers in the data}``, ``account_fields`` is
+    ``{entity: {field name: field type}}`` of the target account, ``files`` the export
+    files present, ``values`` ``{source object: {column: distinct values}}`` of the
+    data's pick-lists (values missing from a line's value map are warned about).
+    """
     out = Validation()
+    if files is not None:
+        present = set(files)
+        for name, source in mapping.sources.items():
+            for i, file in enumerate(source.files):
+                if file not in present:
+                    out.add(
+                        lines.line(("sources", name, "files", i)),
+                        f"sources: {name} file {file!r} is not in the exports folder",
+                    )
+    if values is not None:
+        _check_values(mapping, lines, values, out)
     if mapping.profile != profile.name:
         out.add(
             lines.line(("profile",)),
@@ -213,6 +231,39 @@ def validate(
                 warning=True,
             )
     return out
+
+
+def _check_values(
+    mapping: MappingFile,
+    lines: LineIndex,
+    values: Mapping[str, Mapping[str, Collection[str]]],
+    out: Validation,
+) -> None:
+    """Warn at a line whose value map lacks values that occur in the data."""
+    from pdmigrate.transforms.text import normalise_key
+
+    for i, obj in enumerate(mapping.objects):
+        renames = mapping.sources.get(obj.primary or "")
+        back = {v: k for k, v in (renames.headers if renames else {}).items()}
+        for j, line in enumerate(obj.fields):
+            if (
+                line.values is None
+                or len(line.columns) != 1
+                or line.values not in mapping.value_maps
+            ):
+                continue
+            column = line.columns[0]
+            found = values.get(obj.primary or "", {})
+            seen = found.get(column) or found.get(back.get(column, column)) or ()
+            table = {normalise_key(str(k)) for k in mapping.value_maps[line.values]}
+            missing = sorted({v for v in seen if normalise_key(v) not in table})
+            if missing and "split" not in line.transform:
+                out.add(
+                    lines.line(("objects", i, "fields", j)),
+                    f"object {obj.id}: {len(missing)} value(s) of {column!r} in the data are not "
+                    f"in value map {line.values!r} and will be left empty",
+                    warning=True,
+                )
 
 
 def _columns(

@@ -115,17 +115,6 @@ def map_workspace(
     return proposal, summary
 
 
-def _headers(workspace: Workspace) -> dict[str, set[str]]:
-    from pdmigrate.sources import discover
-
-    profile = load_profile(workspace.config.source)
-    out: dict[str, set[str]] = {}
-    for source in discover(profile, workspace.config.exports):
-        if source.object is not None:
-            out.setdefault(source.object, set()).update(h for h in source.info.header if h)
-    return out
-
-
 def confirm_workspace(
     workspace: Workspace,
     *,
@@ -138,7 +127,26 @@ def confirm_workspace(
     profile = load_profile(workspace.config.source)
     if fields is None and not offline:
         fields = account_fields(workspace)
-    result = validate(mapping, lines, profile, headers=_headers(workspace), account_fields=fields)
+    tables = sample_exports(profile, workspace.config.exports, sample=0)
+    headers: dict[str, set[str]] = {}
+    values: dict[str, dict[str, list[str]]] = {}
+    for table in tables:
+        if table.object is None:
+            continue
+        headers.setdefault(table.object, set()).update(table.headers)
+        found = values.setdefault(table.object, {})
+        for header, distinct in table.distinct.items():
+            if distinct is not None:
+                found.setdefault(header, []).extend(distinct)
+    result = validate(
+        mapping,
+        lines,
+        profile,
+        headers=headers,
+        account_fields=fields,
+        files=[t.name for t in tables],
+        values=values,
+    )
     if result.errors:
         shown = [p.render(str(path)) for p in result.errors[:20]]
         more = len(result.errors) - len(shown)
