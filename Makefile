@@ -17,7 +17,7 @@ STAMP := $(VENV)/.pdmigrate-installed
 NODE_DIR := tests/node
 PIP_FLAGS := --quiet --disable-pip-version-check --no-warn-script-location
 
-.PHONY: help install node-deps lint typecheck test test-fast demo bench clean
+.PHONY: help install node-deps browser-deps lint typecheck test test-fast demo bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -40,12 +40,18 @@ node-deps: ## Install the pinned Node packages the conformance tests use
 	  else echo "npm not found: the Node SDK conformance test will fail" >&2; fi; \
 	fi
 
+browser-deps: ## Install headless Chromium from Debian's packages (the browser test uses /usr/bin/chromium)
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  elif command -v sudo >/dev/null; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium missing (apt-get install chromium as root): the browser test will fail" >&2; fi; fi
+
 lint: install ## ruff (lint + format check) and mypy strict on src/
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
-test: install node-deps lint ## Install, lint, and run the whole test suite (slow tests included)
+test: install node-deps browser-deps lint ## Install, lint, and run the whole test suite (slow tests included)
 	$(BIN)/pytest
 
 test-fast: install ## Run the tests not marked slow
