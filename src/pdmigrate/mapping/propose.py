@@ -303,7 +303,10 @@ class _Builder:
                 source_obj = other
                 conf = self.column_confidence(other.name, column)
             if self.present(source_obj.name) and conf == 0.0:
-                self.flag(source_obj.name, column, target.field, 0.0, "column not in the export")
+                if self.profile.name != "generic":  # generic defaults are a template
+                    self.flag(
+                        source_obj.name, column, target.field, 0.0, "column not in the export"
+                    )
                 continue
             lines, extras = profile_line(source_obj, column, target, self.settings, confidence=conf)
             if "link" in extras:

@@ -86,7 +86,13 @@ def map_workspace(
     compat = proposal.mapping.compatibility
     assert compat is not None
     low = [r for r in proposal.review if r.confidence < REVIEW_BELOW]
-    unmapped = sum(1 for t in proposal.mapping.value_maps.values() for v in t.values() if v is None)
+    unmapped = sum(
+        1
+        for t in proposal.mapping.value_maps.values()
+        if not set(t.values()) <= {"Yes", None}  # yes/no maps: No is deliberately empty
+        for v in t.values()
+        if v is None
+    )
     summary: dict[str, Any] = {
         "mapping": str(path),
         "sha256": sha,
