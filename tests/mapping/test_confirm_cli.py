@@ -225,3 +225,35 @@ def test_confirm_checks_the_data_files_and_pick_list_values(workspace: Path) -> 
     assert f"mapping.yaml:{cost_line}: sources: cmcost file 'CMCOST.csv' is not in the exports" in (
         err.value.message
     )
+
+
+PATIENTS_CSV = (
+    "PATIENT_NO,FIRST,LAST,BIRTHDATE,ADDRESS,ZIP,EMAIL_ADDR,PHONE_HOME,GENDER,SSN,VIP\n"
+    "1001,Ann,Lee,03/14/1980,1 Main St,02110,ann@example.com,(617) 555-0100,F,123-45-6789,Y\n"
+    "1002,Bo,Ng,12/01/1975,2 High St,94107,,415-555-0101,M,987-65-4321,N\n"
+    "1003,Cy,Oh,07/30/2001,3 Low Rd,10001,none@none.com,212 555 0102,F,111-22-3333,N\n"
+)
+
+
+def test_generic_workspace_maps_confirms_and_applies_an_unknown_csv(tmp_path: Path) -> None:
+    """An unprofiled patients.csv: map, confirm --yes, then apply gives usable persons."""
+    from pdmigrate.mapping.apply import apply_rows
+    from pdmigrate.mapping.gather import read_rows
+
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    (exports / "patients.csv").write_text(PATIENTS_CSV, encoding="utf-8")
+    create_workspace(tmp_path / "ws", source="generic", exports=exports)
+    assert run("map", "-w", str(tmp_path / "ws"), "--offline")[0] == 0
+    assert run("confirm", "-w", str(tmp_path / "ws"), "--yes", "--offline")[0] == 0
+    mapping, _, _ = load_mapping(tmp_path / "ws" / "mapping.yaml")
+    people = apply_rows(mapping, read_rows(mapping, exports)).payloads
+    assert [p.fields["name"] for p in people] == ["Ann Lee", "Bo Ng", "Cy Oh"]
+    assert [p.fields.get("Email missing") for p in people] == [None, "Yes", "Yes"]
+    assert people[0].fields["birthday"] == "1980-03-14"
+    assert people[0].fields["postal_address"] == "1 Main St, 02110"
+    assert people[0].fields["phones"] == [
+        {"value": "+16175550100", "label": "work", "primary": True}
+    ]
+    assert people[0].fields["Source ID"] == "generic/contact_person/1001"
+    assert all("123-45-6789" not in str(p.fields) for p in people)
