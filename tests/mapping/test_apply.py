@@ -650,3 +650,41 @@ def test_every_object_of_every_system_survives_random_rows(
         )
         result = apply_object(mapping, obj, [Row(r, "x.csv", i + 2) for i, r in enumerate(rows)])
         assert all(p.object == obj.id for p in result.payloads)
+
+
+def test_plan_items_without_presented_date_group_by_planned_date() -> None:
+    """practicebynumbers: no Date Presented -> grouped by Date Planned; fields follow the deal."""
+    mapping = MAPPINGS["practicebynumbers"]
+
+    def item(proc: str, presented: str, planned: str, fee: str) -> Row:
+        return Row(
+            {
+                "Practice": "P1",
+                "Patient ID": "7",
+                "Procedure ID": proc,
+                "Code": "D2740",
+                "Fee": fee,
+                "Date Presented": presented,
+                "Date Planned": planned,
+                "Status": "TP",
+                "Ins Estimate": "10",
+            },
+            "treatment_plans.csv",
+            int(proc) + 1,
+        )
+
+    rows = [
+        item("1", "", "01/05/2024", "100"),
+        item("2", "", "01/05/2024", "50"),
+        item("3", "02/01/2024", "01/20/2024", "70"),
+    ]
+    deals = apply_object(mapping, mapping.object("treatment_plan_deal"), rows).payloads
+    assert {d.source_key.split("/", 2)[2]: d.fields["value"] for d in deals} == {
+        "P1|7|01/05/2024": 150,
+        "P1|7|02/01/2024": 70,
+    }
+    extra = apply_object(mapping, mapping.object("insurance_fields"), rows).payloads
+    assert sorted(p.update_of.key for p in extra if p.update_of) == [
+        "P1|7|01/05/2024",
+        "P1|7|02/01/2024",
+    ]

@@ -36,6 +36,7 @@ def apply_object(
     out = Applied()
     renames = mapping.sources.get(obj.primary or "", None)
     kept: list[Row] = []
+    fallbacks = _group_fallbacks(mapping, obj)
     for row in rows:
         if renames is not None and renames.headers:
             row = Row(
@@ -44,6 +45,11 @@ def apply_object(
                 row.line,
                 row.sheet,
             )
+        blank = [c for c in fallbacks if not row.get(c).strip() and row.get(fallbacks[c]).strip()]
+        if blank:
+            values = dict(row.values)
+            values.update({c: row.get(fallbacks[c]) for c in blank})
+            row = Row(values, row.file, row.line, row.sheet)
         if keep_row(obj, row):
             kept.append(row)
     if obj.cardinality == "not_migrated":
@@ -109,3 +115,20 @@ def apply_rows(
             for other in obj.source[1:]:
                 out.extend(deal_products(mapping, obj, cache.get(other, [])))
     return out
+
+
+def _group_fallbacks(mapping: MappingFile, obj: MappingObject) -> dict[str, str]:
+    """``options.group_fallback`` ({column: fallback column}) of the object or of its record.
+
+    Practice by Numbers groups plan items by Date Presented, else Date Planned.
+    """
+    spec = obj.options.get("group_fallback")
+    record = obj.links.get("record")
+    if not isinstance(spec, dict) and record is not None:
+        try:
+            spec = mapping.object(record.to).options.get("group_fallback")
+        except KeyError:
+            spec = None
+    if not isinstance(spec, dict):
+        return {}
+    return {str(k): str(v) for k, v in spec.items()}
