@@ -13,7 +13,14 @@ import sys
 import click
 
 from pdmigrate import __version__
-from pdmigrate.cli import audit_cmd, report_cmd, sandbox_cmd, synth_cmd, workspace_cmd
+from pdmigrate.cli import (
+    audit_cmd,
+    mapping_cmd,
+    report_cmd,
+    sandbox_cmd,
+    synth_cmd,
+    workspace_cmd,
+)
 from pdmigrate.cli.common import err_console
 from pdmigrate.cli.pending import PENDING, make_pending
 from pdmigrate.errors import EXIT_INTERRUPTED, EXIT_USAGE, PdmigrateError
@@ -37,7 +44,7 @@ def cli() -> None:
     """Root command group."""
 
 
-for _module in (workspace_cmd, audit_cmd, synth_cmd, sandbox_cmd, report_cmd):
+for _module in (workspace_cmd, audit_cmd, mapping_cmd, synth_cmd, sandbox_cmd, report_cmd):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 
