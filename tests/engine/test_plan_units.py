@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -496,3 +497,44 @@ def test_field_specs_from_lines_value_maps_identity_fields_and_long_values() -> 
         ("Appointment", "calendar"),
         ("Recall visit", "calendar"),
     ]
+
+
+def test_unattached_records_are_found_by_key_links_only() -> None:
+    """A note whose every parent is missing, or an update of a missing record, is unattached."""
+    from pdmigrate.plan.payloads import unattached
+
+    payloads = [
+        person("1", "A"),
+        Payload("n", "note", "sys/n/1", {}, {"person_id": Ref("patient", "1")}),
+        Payload(
+            "n", "note", "sys/n/2", {}, {"person_id": Ref("patient", "9"), "deal_id": Ref("d", "9")}
+        ),
+        Payload(
+            "n",
+            "note",
+            "sys/n/3",
+            {},
+            {"person_id": Ref("patient", "9"), "deal_id": Ref("user", "x", "name")},
+        ),
+        Payload("f", "person", "sys/f/1", {"X": 1}, {}, "", Ref("patient", "9")),
+        Payload("f", "person", "sys/f/2", {"X": 1}, {}, "", Ref("patient", "1")),
+    ]
+    found = unattached(payloads, "sys", ["patient", "n", "d", "f"])
+    assert [p.source_key for p in found] == ["sys/n/2", "sys/f/1"]
+
+
+def test_missing_and_oversized_attachments(tmp_path: Path) -> None:
+    """A file missing from the attachments folder, or over max_file_mb, is reported."""
+    from pdmigrate.plan.source import file_problems
+
+    (tmp_path / "small.pdf").write_bytes(b"%PDF" + b"0" * 100)
+    (tmp_path / "big.pdf").write_bytes(b"0" * (1024 * 1024 + 1))
+    files = [
+        Payload("doc", "file", f"sys/doc/{n}", {"file_name": n})
+        for n in ("small.pdf", "big.pdf", "gone.pdf")
+    ]
+    missing, big = file_problems(files, tmp_path, 1)
+    assert [p.source_key for p in missing] == ["sys/doc/gone.pdf"]
+    assert [p.source_key for p in big] == ["sys/doc/big.pdf"]
+    nowhere, _ = file_problems(files, None, 1)
+    assert len(nowhere) == 3

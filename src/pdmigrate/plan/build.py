@@ -19,16 +19,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pdmigrate.errors import ConfigError
-from pdmigrate.mapping.apply import apply_rows
 from pdmigrate.mapping.compat import compatibility
-from pdmigrate.mapping.confirm import require_confirmed
-from pdmigrate.mapping.fill import keep_row, key_values
-from pdmigrate.mapping.gather import read_rows
-from pdmigrate.mapping.io import MAPPING_NAME, load_mapping
-from pdmigrate.mapping.model import Mapping as MappingFile
+from pdmigrate.mapping.io import MAPPING_NAME
 from pdmigrate.mapping.names import equivalent_name
-from pdmigrate.mapping.payload import ApplyContext, Payload, source_key
-from pdmigrate.mapping.rollups import group_key
+from pdmigrate.mapping.payload import Payload
 from pdmigrate.plan import dedup, estimate, owners
 from pdmigrate.plan.account import (
     AccountSnapshot,
@@ -38,7 +32,8 @@ from pdmigrate.plan.account import (
 )
 from pdmigrate.plan.complexity import complexity
 from pdmigrate.plan.model import ADDRESS_FIELD, DOB_FIELD, SOURCE_ID_FIELD, Plan
-from pdmigrate.plan.payloads import run_payloads
+from pdmigrate.plan.payloads import run_payloads, unattached
+from pdmigrate.plan.source import Source, file_problems, read_source
 from pdmigrate.plan.store import load_plan, save_plan
 from pdmigrate.plan.target import (
     options_to_add,
@@ -47,108 +42,12 @@ from pdmigrate.plan.target import (
     stages_to_create,
     types_to_create,
 )
-from pdmigrate.profiles import load_profile
-from pdmigrate.records import Row
 from pdmigrate.sandbox.plans import get_plan
-from pdmigrate.state import hash_inputs, now_utc
-from pdmigrate.workspace import Workspace, list_exports
+from pdmigrate.state import now_utc
+from pdmigrate.workspace import Workspace
 
 if TYPE_CHECKING:
     from pdmigrate.pipedrive.client import PipedriveClient
-
-_TRUE = frozenset({"y", "yes", "true", "1", "x", "private", "confidential"})
-#: Profile columns that mark a row private when the object names no ``private_column``.
-PRIVATE_COLUMNS = ("Private", "Confidential")
-#: Entities that take visible_to (notes, activities and files do not).
-VISIBLE_ENTITIES = frozenset({"person", "organization", "deal", "product", "lead"})
-
-
-@dataclass(frozen=True)
-class Source:
-    """The confirmed mapping applied to the workspace's exports."""
-
-    mapping: MappingFile
-    sha256: str
-    payloads: Sequence[Payload]
-    findings: int = 0
-    private: frozenset[str] = frozenset()
-    not_restrictable: int = 0
-    inputs: Mapping[str, str] = field(default_factory=dict)
-    inactive_rule: str = "fallback"
-
-
-def private_keys(mapping: MappingFile, rows: Mapping[str, Sequence[Row]]) -> tuple[set[str], int]:
-    """Source keys of rows marked private, and how many cannot be restricted.
-
-    The object's ``private_column`` option names the column; without one, a profile
-    column "Private" or "Confidential" does (Y, Yes, True, 1, X).
-    Records of entities without ``visible_to`` (notes, activities) are counted as
-    "not restrictable" instead.
-    """
-    keys: set[str] = set()
-    not_restrictable = 0
-    for obj in mapping.objects:
-        if obj.primary is None or obj.cardinality in ("not_migrated", "reference", "fields_only"):
-            continue
-        option = obj.options.get("private_column")
-        columns = [option] if isinstance(option, str) else list(PRIVATE_COLUMNS)
-        renames = mapping.sources.get(obj.primary)
-        for line_no, row in enumerate(rows.get(obj.primary, ()), start=1):
-            if renames is not None and renames.headers:
-                row = Row(
-                    {renames.headers.get(h, h): v for h, v in row.values.items()},
-                    row.file,
-                    row.line,
-                    row.sheet,
-                )
-            if not any(row.get(c).strip().casefold() in _TRUE for c in columns):
-                continue
-            if not keep_row(obj, row):
-                continue
-            if not VISIBLE_ENTITIES.intersection(obj.targets):
-                not_restrictable += 1
-                continue
-            if obj.group_by:
-                key = list(group_key(row, obj.group_by, before_dot=obj.split_key == "before_dot"))
-            elif obj.key:
-                key = key_values(obj, row)
-            else:
-                key = [str(row.line or line_no)]
-            keys.add(source_key(mapping, obj, key))
-    return keys, not_restrictable
-
-
-def read_source(workspace: Workspace) -> Source:
-    """Refuse without a confirmed mapping; read the exports and apply the mapping."""
-    sha = require_confirmed(workspace)
-    mapping, lines, _ = load_mapping(workspace.root / MAPPING_NAME)
-    profile = load_profile(workspace.config.source)
-    if mapping.settings.date_order is None and profile.system.date_order == "config":
-        line = lines.line(("settings",)) or 1
-        raise ConfigError(
-            f"{workspace.root / MAPPING_NAME}:{line}: settings.date_order is not set and the "
-            "exports' date order is ambiguous (day-first or month-first)",
-            hint="set date_order: dmy or mdy under settings, then `pdmigrate confirm` again",
-        )
-    exports = workspace.config.exports
-    rows = read_rows(mapping, exports, profile)
-    ctx = ApplyContext(
-        practice_name=workspace.config.name,
-        firm_name_patterns=profile.system.firm_name_patterns,
-        firm_categories=profile.system.firm_categories,
-    )
-    applied = apply_rows(mapping, rows, ctx)
-    private, not_restrictable = private_keys(mapping, rows)
-    return Source(
-        mapping=mapping,
-        sha256=sha,
-        payloads=applied.payloads,
-        findings=len(applied.findings),
-        private=frozenset(private),
-        not_restrictable=not_restrictable,
-        inputs=hash_inputs(list_exports(exports), exports),
-        inactive_rule=profile.system.inactive_staff,
-    )
 
 
 @dataclass(frozen=True)
@@ -270,21 +169,33 @@ def compose_plan(
         skips=skips,
         contact_sync=prep.contact_sync,
     )
-    orphans = sum(1 for p in payloads if p.update_of is not None)
-    if orphans:
+    doomed = unattached(payloads, mapping.profile, (o.id for o in mapping.objects))
+    if doomed:
         warnings.append(
-            f"{orphans} field update(s) name a record that is not in this migration; "
-            "run reports them as failed (see reports/plan.json updates_without_record)"
+            f"{len(doomed)} record(s) hang only on records that are not in this migration; "
+            "run marks them failed (see unattached in reports/plan.json)"
         )
+    missing_files, big_files = file_problems(payloads, source.attachments, source.max_file_mb)
+    if missing_files or big_files:
+        warnings.append(
+            f"{len(missing_files)} file(s) missing from the attachments folder and "
+            f"{len(big_files)} over {source.max_file_mb} MB: run marks them failed"
+        )
+    gone = {id(p) for p in [*doomed, *missing_files, *big_files]}
     to_create = prep.to_create()
     ops = estimate.count_ops(
-        payloads,
+        [p for p in payloads if id(p) not in gone],
         fields_to_create=Counter(f.entity for f in to_create),
         options_to_add=options_to_add(prep, account),
         pipelines=pipelines_to_create(prep),
         stages=stages_to_create(prep),
         activity_types=types_to_create(prep),
         existing=existing,
+        prepare_reads=estimate.prepare_reads(
+            (f.entity for f in prep.fields),
+            pipelines=bool(prep.pipelines),
+            activity_types=bool(prep.activity_types),
+        ),
     )
     est = estimate.estimate(ops, tier, seats)
     window = None if edits.within is None else estimate.within(ops, tier, seats, edits.within)
@@ -401,8 +312,24 @@ def compose_plan(
             "not_restrictable": source.not_restrictable,
             "token_user_admin": admin,
         },
+        "files": {
+            "planned": sum(1 for p in payloads if p.entity == "file"),
+            "missing": len(missing_files),
+            "too_large": len(big_files),
+            "max_file_mb": source.max_file_mb,
+            "examples": [
+                {"source_key": p.source_key, "where": p.where}
+                for p in [*missing_files, *big_files][:10]
+            ],
+        },
         "findings": source.findings,
-        "updates_without_record": orphans,
+        "unattached": {
+            "count": len(doomed),
+            "by_entity": dict(
+                Counter(p.entity + ("_update" if p.update_of else "") for p in doomed)
+            ),
+            "examples": [{"source_key": p.source_key, "where": p.where} for p in doomed[:10]],
+        },
         "warnings": warnings,
         "runnable": who.runnable,
     }

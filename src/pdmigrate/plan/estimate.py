@@ -22,7 +22,7 @@ from pdmigrate.mapping.payload import Payload, Ref
 from pdmigrate.pipedrive import endpoints
 from pdmigrate.sandbox.plans import FAIR_USE_DAILY_WRITES, Plan
 
-#: What ``run`` reads again before it writes (field keys, pipelines, stages, types).
+#: What ``run`` reads again before it writes when it needs all of it (see prepare_reads).
 PREPARE_READS = (
     "personFields.list",
     "organizationFields.list",
@@ -51,6 +51,7 @@ UPDATE = {
     "lead": "leads.update",
 }
 FIELD_CREATE = {e: f"{e}Fields.create" for e in ("person", "organization", "deal", "product")}
+FIELD_LIST = {e: f"{e}Fields.list" for e in FIELD_CREATE}
 OPTIONS_CREATE = {e: f"{e}Fields.options.create" for e in FIELD_CREATE}
 #: Deal products per bulk call (v2 ``/deals/{id}/products/bulk``).
 BULK_ITEMS = 100
@@ -104,11 +105,13 @@ def count_ops(
     stages: int = 0,
     activity_types: int = 0,
     existing: Iterable[str] = (),
+    prepare_reads: Iterable[str] | None = PREPARE_READS,
 ) -> Ops:
     """The op mix of a run over ``payloads`` (already merged and folded).
 
     ``existing`` person keys are linked to people in the account: one update each
-    (fill empty fields) instead of a create.
+    (fill empty fields) instead of a create. ``prepare_reads`` are the listings the
+    run's preparation makes (:func:`prepare_reads`; all seven by default).
     """
     calls: Counter[str] = Counter()
     counts: Counter[str] = Counter()
@@ -153,9 +156,22 @@ def count_ops(
             counts["organization_parent"] += 1
     for items in per_deal.values():
         calls.update(deal_product_calls(items))
-    for name in PREPARE_READS:
+    for name in prepare_reads or ():
         calls[name] += 1
     return Ops(dict(calls), dict(counts))
+
+
+def prepare_reads(
+    field_entities: Iterable[str], *, pipelines: bool, activity_types: bool
+) -> tuple[str, ...]:
+    """The listings ``run``'s preparation reads: fields of each entity with specs, the
+    pipelines and stages when there are pipelines, activity types when there are any."""
+    out = [FIELD_LIST[e] for e in sorted(set(field_entities)) if e in FIELD_LIST]
+    if pipelines:
+        out += ["pipelines.list", "stages.list"]
+    if activity_types:
+        out.append("activityTypes.list")
+    return tuple(out)
 
 
 @dataclass(frozen=True)

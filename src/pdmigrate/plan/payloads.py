@@ -154,3 +154,47 @@ def run_payloads(
         key=lambda ip: (rank.get(ip[1].entity, len(ORDER)), ip[1].update_of is not None, ip[0]),
     )
     return [p for _, p in indexed]
+
+
+#: Links one of which a record of these entities needs (a note with no parent is refused).
+ATTACH_LINKS = {
+    "note": ("person_id", "deal_id", "org_id", "lead_id"),
+    "file": ("person_id", "deal_id", "org_id", "product_id", "lead_id"),
+    "deal_product": ("deal_id",),
+}
+
+
+def unattached(payloads: Iterable[Payload], profile: str, objects: Iterable[str]) -> list[Payload]:
+    """Payloads ``run`` will refuse because what they hang on is not in the migration.
+
+    Conservative: only links by key (``key``, ``before_dot``) to a mapped object are
+    judged. A field update whose record is missing, or a note/file/line item whose every
+    parent link points at a record that is not migrated, is unattached.
+    """
+    items = list(payloads)
+    ids = set(objects)
+    keys = {p.source_key for p in items if p.update_of is None}
+
+    def absent(ref: Ref) -> bool:
+        return (
+            ref.to in ids
+            and ref.match in ("key", "before_dot")
+            and ref_key(profile, ref) not in keys
+        )
+
+    out: list[Payload] = []
+    for p in items:
+        if p.update_of is not None:
+            if absent(p.update_of):
+                out.append(p)
+            continue
+        names = ATTACH_LINKS.get(p.entity)
+        if not names:
+            continue
+        refs: list[Ref] = []
+        for name in names:
+            link = p.links.get(name)
+            refs.extend([link] if isinstance(link, Ref) else list(link or ()))
+        if refs and all(absent(r) for r in refs):
+            out.append(p)
+    return out
