@@ -2,12 +2,17 @@
 
 * :mod:`.model` – the interface types ``run`` executes (TargetPrep, Owners, Plan);
 * :mod:`.store` – plan.json in the workspace (:func:`save_plan`, :func:`load_plan`);
+* :mod:`.account` – one listing each from the account; the workspace's client;
+* :mod:`.source` – the confirmed mapping applied to the exports; private rows; files;
 * :mod:`.target` – target preparation: fields, pipelines, stages, activity types, reuse;
 * :mod:`.owners` – owner resolution from one user listing + the editable owners.csv;
 * :mod:`.dedup` – source dedup (decisions.csv) and account dedup by paged listing;
 * :mod:`.estimate` – op counts, tokens, hours/days under plan and seats, ``--within``;
 * :mod:`.complexity` – the A-D grade of landing rules §7;
-* :mod:`.build` – :func:`build_plan` and :func:`payloads_for_run`.
+* :mod:`.payloads` – the payloads run loads (merges, folds, Contact Sync, order);
+* :mod:`.report` – reports/plan.json and reports/plan.md;
+* :mod:`.build` – :func:`build_plan`, :func:`plan_workspace` and :func:`payloads_for_run`
+  (import them from ``pdmigrate.plan.build``: this package stays light for ``load``).
 """
 
 from __future__ import annotations

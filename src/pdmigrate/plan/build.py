@@ -31,7 +31,7 @@ from pdmigrate.plan.account import (
     workspace_client,
 )
 from pdmigrate.plan.complexity import complexity
-from pdmigrate.plan.model import ADDRESS_FIELD, DOB_FIELD, SOURCE_ID_FIELD, Plan
+from pdmigrate.plan.model import ADDRESS_FIELD, DOB_FIELD, SOURCE_ID_FIELD, Plan, TargetPrep
 from pdmigrate.plan.payloads import run_payloads, unattached
 from pdmigrate.plan.source import Source, file_problems, read_source
 from pdmigrate.plan.store import load_plan, save_plan
@@ -82,7 +82,7 @@ def source_id_key(account: AccountSnapshot) -> str | None:
     return None if name is None else fields[name]
 
 
-def _workarounds(pl: Sequence[Payload], counts: Mapping[str, int], prep: Any) -> list[str]:
+def _workarounds(pl: Sequence[Payload], counts: Mapping[str, int], prep: TargetPrep) -> list[str]:
     entities = {p.entity for p in pl}
     out = []
     if entities & {"activity", "note"}:
