@@ -235,15 +235,7 @@ class Loader:
                 self._fail(item, op, result, exc.message)
                 return
             except FatalAPIError as exc:
-                if (
-                    exc.status is not None
-                    and 400 <= exc.status < 500
-                    and exc.status
-                    not in (
-                        401,
-                        402,
-                    )
-                ):
+                if _record_level(exc):
                     self._fail(item, op, result, exc.message)
                     return
                 raise
@@ -342,8 +334,11 @@ class Loader:
                 await self.client.call(
                     UPDATE_ENDPOINT[item.stage], path_params={"id": pid}, json=payload
                 )
-        except (RecordRejected, FatalAPIError) as exc:
-            if isinstance(exc, FatalAPIError) and exc.status in (None, 401, 402):
+        except RecordRejected as exc:
+            self._fail(item, op, result, exc.message)
+            return
+        except FatalAPIError as exc:
+            if not _record_level(exc):
                 raise
             self._fail(item, op, result, exc.message)
             return
@@ -399,6 +394,13 @@ class Loader:
         self.ops.finish(op, "failed", error=message[:500], run_id=self.run_id)
         self.failed_keys[(item.entity, item.source_key)] = message[:200]
         result.failed += 1
+
+
+def _record_level(exc: FatalAPIError) -> bool:
+    """A refusal about this record (a plan cap, a vanished link), not about the whole run."""
+    if exc.status == 404:
+        return True
+    return exc.status == 403 and str(exc.code or "").startswith("feature_capping")
 
 
 class _Failed(Exception):
