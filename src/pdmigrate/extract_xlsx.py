@@ -148,6 +148,10 @@ _REL_ID = (
 _SAFE_XML = tuple(int(x) for x in pyexpat.EXPAT_VERSION.split("_")[-1].split(".")[:2]) >= (2, 4)
 
 
+#: Excel's last column is XFD (16,384 columns); a reference beyond it is damage.
+_MAX_COLUMNS = 16_384
+
+
 def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
@@ -303,6 +307,8 @@ def _row_cells(
         ref = cell.get("r")
         if ref:
             column = _column_index(ref)
+            if column >= _MAX_COLUMNS:
+                raise ValueError("cell reference beyond Excel's last column")
             if column > len(cells):
                 cells.extend([""] * (column - len(cells)))
         kind = cell.get("t", "n")

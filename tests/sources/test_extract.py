@@ -452,3 +452,27 @@ def test_hand_written_xlsx_parts(tmp_path: Path) -> None:
         (5, {"ID": "0800", "Name": "", "When": "#N/A", "Flag": ""}),
     ]
     assert [(f.code, f.sheet) for f in findings] == [("sheet", "Only")]
+
+
+def test_xlsx_cell_reference_beyond_the_last_column_is_damage(tmp_path: Path) -> None:
+    """A cell at column ZZZZZZ (found by fuzzing) is reported, not padded to millions of cells."""
+    import zipfile
+
+    main = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    path = tmp_path / "damaged.xlsx"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(
+            "xl/workbook.xml", f'<workbook {main}><sheets><sheet name="S"/></sheets></workbook>'
+        )
+        archive.writestr(
+            "xl/worksheets/sheet1.xml",
+            f'<worksheet {main}><sheetData><row><c t="inlineStr"><is><t>ID</t></is></c>'
+            '<c t="inlineStr"><is><t>Name</t></is></c></row><row><c r="ZZZZZZ2"><v>1</v></c>'
+            "</row></sheetData></worksheet>",
+        )
+    rows, findings = _read(path)
+    assert rows == []
+    assert [(f.code, f.severity) for f in findings] == [
+        ("sheet", "info"),
+        ("unreadable_sheet", "error"),
+    ]
