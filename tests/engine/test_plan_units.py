@@ -538,3 +538,21 @@ def test_missing_and_oversized_attachments(tmp_path: Path) -> None:
     assert [p.source_key for p in big] == ["sys/doc/big.pdf"]
     nowhere, _ = file_problems(files, None, 1)
     assert len(nowhere) == 3
+
+
+def test_owners_csv_accepts_a_user_id_instead_of_an_email() -> None:
+    """A user_id written in owners.csv (no email) matches that active user, fallback too."""
+    staff = [owners.Staff("PBN-JD", "", "", True, 4)]
+    _, rows, _ = owners.resolve_owners(staff, USERS)
+    text = owners.render_owners_csv(rows)
+    text = text.replace("PBN-JD,,,4,no_email,,", "PBN-JD,,,4,no_email,,2")
+    text = text.replace("*fallback*,records of unmatched staff,,4,unset,,", "*fallback*,,,,,,1")
+    edits, fallback = owners.parse_owners_csv(text)
+    assert edits == {"PBN-JD": "#2"}
+    assert fallback == "#1"
+    who, rows2, _ = owners.resolve_owners(staff, USERS, edits=edits, fallback_email=fallback)
+    assert who.by_staff == {"PBN-JD": 2}
+    assert who.fallback_user_id == 1
+    assert who.fallback_email == "admin@practice.example"
+    assert (rows2[0].status, rows2[0].pipedrive_email) == ("edited", "lee@practice.example")
+    assert rows2[1].pipedrive_email == "admin@practice.example"

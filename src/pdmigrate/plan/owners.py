@@ -6,9 +6,9 @@ name, email, active) by key or name. Active Pipedrive users are matched by email
 (case-insensitive); a deactivated user counts as unmatched, and so do inactive source
 staff (their records go to the fallback owner, as the profile's ``inactive_staff`` rule
 says). ``owners.csv`` lists every staff value with its status; a user fills in
-``pipedrive_email`` where the export has no staff email (Practice Master timekeeper
-numbers, "Last, First" names) and the next plan reads it back. The ``*fallback*`` row
-holds the fallback owner unless ``--fallback-owner`` gives one.
+``pipedrive_email`` (or a ``user_id``) where the export has no staff email (Practice
+Master timekeeper numbers, "Last, First" names) and the next plan reads it back. The
+``*fallback*`` row holds the fallback owner unless ``--fallback-owner`` gives one.
 """
 
 from __future__ import annotations
@@ -134,6 +134,7 @@ def resolve_owners(
     Raises UsageError when ``--fallback-owner`` names no active user.
     """
     by_email = _user_by_email(users)
+    by_id = {str(u.id): u for u in users}
     edits = edits or {}
     warnings: list[str] = []
     rows: list[OwnerRow] = []
@@ -146,7 +147,8 @@ def resolve_owners(
         if not s.active:
             status, user = "inactive_staff", None
         elif edited:
-            user = by_email.get(edited.casefold())
+            user = by_id.get(edited[1:]) if edited.startswith("#") else None
+            user = user or by_email.get(edited.casefold())
             status = "edited" if user is not None and user.active else "not_found"
             if user is not None and not user.active:
                 status = "inactive_user"
@@ -173,13 +175,15 @@ def resolve_owners(
                 s.email,
                 s.records,
                 status,
-                edited or (user.email if user is not None and status == "matched" else ""),
+                (user.email if user is not None and status in ("matched", "edited") else edited),
                 user.id if user is not None and status in ("matched", "edited") else None,
             )
         )
     fallback_id: int | None = None
     if fallback_email:
-        user = by_email.get(fallback_email.strip().casefold())
+        wanted = fallback_email.strip()
+        user = by_id.get(wanted[1:]) if wanted.startswith("#") else None
+        user = user or by_email.get(wanted.casefold())
         if user is None or not user.active:
             what = "no Pipedrive user" if user is None else "a deactivated user"
             if fallback_from_option:
@@ -197,7 +201,7 @@ def resolve_owners(
             "",
             sum(s.records for s in staff if s.staff in unmatched),
             "fallback" if fallback_id is not None else "unset",
-            fallback_email.strip() if fallback_email else "",
+            by_id[str(fallback_id)].email if fallback_id is not None else fallback_email or "",
             fallback_id,
         )
     )
@@ -205,9 +209,7 @@ def resolve_owners(
         by_staff=by_staff,
         fallback_user_id=fallback_id,
         unmatched=tuple(unmatched),
-        fallback_email=fallback_email.strip()
-        if fallback_id is not None and fallback_email
-        else None,
+        fallback_email=by_id[str(fallback_id)].email if fallback_id is not None else None,
         inactive_rule=inactive_rule,
     )
     return owners, rows, warnings
@@ -260,6 +262,7 @@ def parse_owners_csv(text: str, where: str = OWNERS_CSV) -> tuple[dict[str, str]
         )
     i_staff = columns.index("staff")
     i_email = columns.index("pipedrive_email")
+    i_id = columns.index("user_id") if "user_id" in columns else None
     edits: dict[str, str] = {}
     fallback: str | None = None
     for row in reader:
@@ -267,6 +270,8 @@ def parse_owners_csv(text: str, where: str = OWNERS_CSV) -> tuple[dict[str, str]
             continue
         staff = _unsafe(row[i_staff].strip())
         email = _unsafe(row[i_email].strip())
+        if not email and i_id is not None and len(row) > i_id and row[i_id].strip().isdigit():
+            email = "#" + row[i_id].strip()  # a user id written instead of an email
         if staff == FALLBACK_ROW:
             fallback = email or None
         elif staff and email:
