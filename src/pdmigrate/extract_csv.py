@@ -14,6 +14,7 @@ import csv
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from charset_normalizer import from_bytes
 
@@ -36,6 +37,33 @@ if csv.field_size_limit() < MAX_CELL_CHARS:
     csv.field_size_limit(MAX_CELL_CHARS)
 
 RawRecord = tuple[int, list[str]]
+
+#: Longest physical line read; a longer one (millions of delimiters, binary data) is
+#: skipped with a finding, so one bad line never holds the whole file in memory.
+MAX_LINE_CHARS = 4_000_000
+
+
+def _bounded_lines(fh: TextIO, too_long: list[int]) -> Iterator[str]:
+    """The file's lines, each at most MAX_LINE_CHARS; an over-long line becomes empty.
+
+    Line numbers stay right: one item per physical line. ``too_long`` collects the
+    numbers of the lines that were cut.
+    """
+    number = 0
+    while True:
+        line = fh.readline(MAX_LINE_CHARS)
+        if not line:
+            return
+        number += 1
+        if len(line) >= MAX_LINE_CHARS and not line.endswith(("\n", "\r")):
+            while True:  # drain the rest of this physical line
+                rest = fh.readline(MAX_LINE_CHARS)
+                if not rest or rest.endswith(("\n", "\r")):
+                    break
+            too_long.append(number)
+            yield "\n"
+            continue
+        yield line
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,9 +206,20 @@ def iter_csv_records(
     """
     shown = name or path.name
     with path.open("r", encoding=encoding, errors="replace", newline="") as fh:
-        reader = csv.reader(fh, delimiter=delimiter, strict=False)
+        too_long: list[int] = []
+        reader = csv.reader(_bounded_lines(fh, too_long), delimiter=delimiter, strict=False)
         previous = 0
         while True:
+            while too_long:
+                yield Finding(
+                    "error",
+                    "line_too_long",
+                    shown,
+                    too_long.pop(0),
+                    None,
+                    f"a line is longer than {MAX_LINE_CHARS:,} characters; it was skipped",
+                    fix="check this line of the export (a runaway row or binary data)",
+                )
             try:
                 cells = next(reader)
             except StopIteration:

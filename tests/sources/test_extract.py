@@ -8,6 +8,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import openpyxl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -476,3 +477,17 @@ def test_xlsx_cell_reference_beyond_the_last_column_is_damage(tmp_path: Path) ->
         ("sheet", "info"),
         ("unreadable_sheet", "error"),
     ]
+
+
+def test_a_runaway_line_is_skipped_with_its_number(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A physical line past the line limit is reported and skipped; later lines keep numbers."""
+    from pdmigrate import extract_csv
+
+    monkeypatch.setattr(extract_csv, "MAX_LINE_CHARS", 1000)
+    path = tmp_path / "runaway.csv"
+    path.write_text("ID,Name\n1,a\n2," + "," * 5000 + "\n3,c\n", encoding="utf-8")
+    rows, findings = _read(path)
+    assert [(r.line, r.values["ID"]) for r in rows] == [(2, "1"), (4, "3")]
+    assert [(f.code, f.line) for f in findings] == [("line_too_long", 3)]
