@@ -215,6 +215,17 @@ def _walk_searches_and_deal_products(call: Walk, ids: dict[str, int], keys: dict
         f"/api/v2/persons/{ids['person']}",
         json={"custom_fields": {keys["person"]["text"]: "PM-000042"}},
     )
+    deal_enum = keys["deal"]["enum"]
+    call(
+        "PATCH",
+        f"/api/v2/deals/{ids['deal']}",
+        json={"custom_fields": {deal_enum: keys["deal"]["gold"]}},
+    )
+    labelled = call(
+        "GET", f"/api/v2/deals?include_option_labels=true&custom_fields={deal_enum}&limit=5"
+    )
+    gold = {"id": keys["deal"]["gold"], "label": "Gold"}
+    assert labelled[0]["custom_fields"] == {deal_enum: gold}
     call("GET", "/api/v2/persons/search?term=Ada&fields=name")
     call("GET", "/api/v2/organizations/search?term=Harbour")
     call("GET", "/api/v2/deals/search?term=Implant")
