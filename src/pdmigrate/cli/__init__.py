@@ -16,6 +16,7 @@ from pdmigrate import __version__
 from pdmigrate.cli import (
     audit_cmd,
     mapping_cmd,
+    plan_cmd,
     report_cmd,
     sandbox_cmd,
     synth_cmd,
@@ -44,7 +45,15 @@ def cli() -> None:
     """Root command group."""
 
 
-for _module in (workspace_cmd, audit_cmd, mapping_cmd, synth_cmd, sandbox_cmd, report_cmd):
+for _module in (
+    workspace_cmd,
+    audit_cmd,
+    mapping_cmd,
+    plan_cmd,
+    synth_cmd,
+    sandbox_cmd,
+    report_cmd,
+):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 
