@@ -17,7 +17,7 @@ STAMP := $(VENV)/.pdmigrate-installed
 NODE_DIR := tests/node
 PIP_FLAGS := --quiet --disable-pip-version-check --no-warn-script-location
 
-.PHONY: help install node-deps browser-deps lint typecheck test test-fast demo bench clean
+.PHONY: help install node-deps browser-deps lint typecheck test test-fast demo bench bench-quick clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -62,6 +62,11 @@ demo: install ## Run the whole flow on synthetic exports against the embedded sa
 
 bench: install ## Run the benchmarks in bench/ and print their figures
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b; done
+
+bench-quick: install ## The benchmarks at small sizes (a few minutes)
+	$(BIN)/python bench/throughput.py --records 500 --baseline-records 100
+	$(BIN)/python bench/synth_scale.py --patients 10000
+	$(BIN)/python bench/mapping_accuracy.py
 
 clean: ## Remove build and test leftovers (keeps .venv)
 	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis
