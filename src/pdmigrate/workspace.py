@@ -193,11 +193,11 @@ def _get(data: dict[str, Any], where: str, section: str, key: str, *, required: 
     table = data.get(section)
     if not isinstance(table, dict):
         if required:
-            raise ConfigError(f"{where}: missing section [{section}]")
+            raise ConfigError(f"{where}: the {section} table is missing")
         return None
     if key not in table:
         if required:
-            raise ConfigError(f"{where}: [{section}] has no {key!r}")
+            raise ConfigError(f"{where}: {section}.{key} is missing")
         return None
     return table[key]
 
@@ -207,17 +207,21 @@ def _str(data: dict[str, Any], where: str, section: str, key: str, required: boo
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise ConfigError(f"{where}: [{section}].{key} must be a string")
+        raise ConfigError(f"{where}: {section}.{key} must be a string")
     return value
 
 
 def parse_config(data: dict[str, Any], root: Path, where: str) -> WorkspaceConfig:
-    """Validate a parsed ``pdmigrate.toml``; ConfigError names the file and the key."""
+    """Validate a parsed ``pdmigrate.toml``; ConfigError names the file and the key.
+
+    Keys are named ``table.key`` (``practice.timezone``): square brackets would be
+    read as markup by the CLI's rich console.
+    """
     source = _str(data, where, "source", "system")
     try:
         load_profile(source)
     except ConfigError as exc:
-        raise ConfigError(f"{where}: [source].system: {exc.message}", hint=exc.hint) from None
+        raise ConfigError(f"{where}: source.system: {exc.message}", hint=exc.hint) from None
     exports = root / Path(_str(data, where, "source", "exports")).expanduser()
     attachments_text = _str(data, where, "source", "attachments", required=False)
     attachments = root / Path(attachments_text).expanduser() if attachments_text else None
@@ -225,20 +229,20 @@ def parse_config(data: dict[str, Any], root: Path, where: str) -> WorkspaceConfi
     check_target(target, where)
     country = _str(data, where, "practice", "country")
     if not re.fullmatch(r"[A-Z]{2}", country):
-        raise ConfigError(f"{where}: [practice].country must be a 2-letter code such as AU")
+        raise ConfigError(f"{where}: practice.country must be a 2-letter code such as AU")
     currency = _str(data, where, "practice", "currency")
     if not re.fullmatch(r"[A-Z]{3}", currency):
-        raise ConfigError(f"{where}: [practice].currency must be a 3-letter code such as AUD")
+        raise ConfigError(f"{where}: practice.currency must be a 3-letter code such as AUD")
     timezone = _str(data, where, "practice", "timezone")
     check_timezone(timezone, where)
     date_order = _str(data, where, "practice", "date_order", required=False) or "config"
     if date_order not in {"DMY", "MDY", "YMD", "config"}:
-        raise ConfigError(f"{where}: [practice].date_order must be DMY, MDY or YMD")
+        raise ConfigError(f"{where}: practice.date_order must be DMY, MDY or YMD")
     max_mb = _get(data, where, "practice", "max_file_mb", required=False)
     if max_mb is None:
         max_mb = 50
     if not isinstance(max_mb, int) or isinstance(max_mb, bool) or max_mb < 1:
-        raise ConfigError(f"{where}: [practice].max_file_mb must be a positive whole number")
+        raise ConfigError(f"{where}: practice.max_file_mb must be a positive whole number")
     sandbox_db = sandbox_token = None
     plan = "growth"
     if target == SANDBOX:
@@ -379,7 +383,7 @@ def create_sandbox_account(workspace: Workspace, users_file: Path | None) -> int
     path = workspace.sandbox_path
     token = workspace.config.sandbox_token
     if path is None or not token:
-        raise ConfigError(f"{workspace.config_path}: [sandbox] needs db and token")
+        raise ConfigError(f"{workspace.config_path}: sandbox.db and sandbox.token are needed")
     users = None
     if users_file is not None:
         users = parse_users(users_file.read_text(encoding="utf-8-sig"), str(users_file))

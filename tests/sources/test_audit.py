@@ -7,6 +7,8 @@ import json
 import re
 import socket
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -508,3 +510,21 @@ def test_number_and_bool_fast_paths_agree_with_the_transforms() -> None:
         for spec in ("money", "decimal"):
             assert isinstance(parse_chain(spec)(value, ctx), Ok), (spec, value)
     assert _PLAIN_NUMBER.fullmatch("$1,234.50") is None
+
+
+def test_cli_audit_names_a_missing_exports_folder(tmp_path: Path) -> None:
+    """An exports folder that moved away is a configuration error naming pdmigrate.toml."""
+    exports = tmp_path / "gone"
+    exports.mkdir()
+    root = tmp_path / "ws"
+    create_workspace(root, source="corepractice", exports=exports)
+    exports.rmdir()
+    proc = subprocess.run(
+        [sys.executable, "-m", "pdmigrate", "audit", "-w", str(root)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "pdmigrate.toml: source.exports" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -155,7 +155,7 @@ def test_loading_missing_or_invalid_config_names_the_file(tmp_path: Path, export
     with pytest.raises(ConfigError, match=r"pdmigrate.toml: unknown IANA time zone"):
         load_workspace(root)
     path.write_text(good.replace('country = "US"\n', ""), encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"pdmigrate.toml: \[practice\] has no 'country'"):
+    with pytest.raises(ConfigError, match=r"pdmigrate.toml: practice.country is missing"):
         load_workspace(root)
 
 

@@ -10,6 +10,7 @@ from pdmigrate.audit import audit_exports
 from pdmigrate.audit_model import AuditOptions
 from pdmigrate.audit_report import load_expected, write_html, write_quarantine
 from pdmigrate.cli.common import common_options, emit_json, err_console
+from pdmigrate.errors import ConfigError
 from pdmigrate.profiles import load_profile
 from pdmigrate.sources import data_files
 from pdmigrate.state import hash_inputs, now_utc
@@ -42,6 +43,11 @@ def audit_command(workspace: Path, as_json: bool, expected: Path | None) -> None
     """Run the audit."""
     ws = load_workspace(workspace)
     config = ws.config
+    if not config.exports.is_dir():
+        raise ConfigError(
+            f"{ws.config_path}: source.exports {config.exports} is not a folder",
+            hint="fix the path in pdmigrate.toml",
+        )
     profile = load_profile(config.source)
     options = AuditOptions(
         country=config.country,
