@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from rich.markup import escape
 
 from pdmigrate.cli.common import emit_json, err_console
 from pdmigrate.workspace import create_workspace
@@ -93,9 +94,9 @@ def init_command(
     if as_json:
         emit_json(summary)
     err_console.print(
-        f"[green]workspace created[/] in {workspace.root} "
+        f"[green]workspace created[/] in {escape(str(workspace.root))} "
         f"({config.source}, {config.country}, {config.timezone}, {config.currency}; "
-        f"target {config.target})"
+        f"target {escape(config.target)})"
     )
     err_console.print(f"next: pdmigrate audit -w {workspace.root}", markup=False)
 
