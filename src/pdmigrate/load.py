@@ -278,8 +278,8 @@ class Loader:
             for k in ("person_id", "deal_id", "org_id", "product_id", "lead_id"):
                 if built.body.get(k):
                     extra[k] = built.body[k]
-            path = (self.attachments / name) if self.attachments and name else None
-            if path is None or not path.is_file():
+            path = _find_attachment(self.attachments, name, item.payload.links.values())
+            if path is None:
                 raise _Failed("file not found in the attachments folder")
             extra["path"] = path
         return built, extra
@@ -394,6 +394,24 @@ class Loader:
         self.ops.finish(op, "failed", error=message[:500], run_id=self.run_id)
         self.failed_keys[(item.entity, item.source_key)] = message[:200]
         result.failed += 1
+
+
+def _find_attachment(folder: Path | None, name: str, links: Any) -> Path | None:
+    """The file ``name`` in the attachments folder: as a relative path, else by file name
+    anywhere below it (several: the one under a folder named after a linked record's key)."""
+    if folder is None or not name:
+        return None
+    direct = folder / name
+    if direct.is_file():
+        return direct
+    found = sorted(p for p in folder.rglob(Path(name).name) if p.is_file())
+    if len(found) <= 1:
+        return found[0] if found else None
+    keys = set()
+    for link in links:
+        for ref in link if isinstance(link, tuple) else (link,):
+            keys.add(ref.key)
+    return next((p for p in found if keys & set(p.parts)), found[0])
 
 
 def _record_level(exc: FatalAPIError) -> bool:

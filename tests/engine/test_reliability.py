@@ -293,3 +293,84 @@ def test_api_token_never_written_to_state_reports_or_output(
     leaks = [str(p) for p in ws.rglob("*") if p.is_file() and token.encode() in p.read_bytes()]
     leaks += [o.args[3] for o in outputs if token in o.stdout + o.stderr]
     assert leaks == []
+
+
+def _done_ops(ws: Path) -> int:
+    import sqlite3
+
+    if not (ws / "state.db").exists():
+        return 0
+    conn = sqlite3.connect(ws / "state.db", timeout=5)
+    try:
+        return int(conn.execute("SELECT COUNT(*) FROM ops WHERE status = 'done'").fetchone()[0])
+    except sqlite3.OperationalError:
+        return 0
+    finally:
+        conn.close()
+
+
+def test_ctrl_c_finishes_in_flight_ops_exits_130_and_resume_completes(
+    template: Path, reference: tuple[Any, float], tmp_path: Path
+) -> None:
+    """SIGINT mid-run: exit 130, no op left in flight, status tells the resume; it ends clean."""
+    clean, _ = reference
+    ws = _copy(template, tmp_path / "ws")
+    proc = subprocess.Popen(
+        [*CLI, "run", "-w", str(ws)], cwd=REPO, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while _done_ops(ws) < 20 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err[-1500:]
+    assert "run `pdmigrate run` again" in err
+    status = json.loads(_cli("status", "-w", str(ws), "--json").stdout)
+    assert status["resume"]["reconcile"] == 0  # in-flight ops were finished, none left started
+    assert status["resume"]["send"] > 0
+    assert status["runs"][-1]["status"] == "interrupted"
+    resumed = _cli("run", "-w", str(ws), "--json")
+    assert resumed.returncode in (0, 3)
+    got = _canon(ws)
+    assert got == clean, diff(got, clean)
+
+
+def test_run_json_keys_exit_code_and_rerun_writes_nothing(
+    template: Path, reference: tuple[Any, float], tmp_path: Path
+) -> None:
+    """--json has run_id, status, created/updated per entity, failed; a re-run creates nothing."""
+    ws = _copy(template, tmp_path / "ws")
+    first = _cli("run", "-w", str(ws), "--json")
+    data = json.loads(first.stdout)
+    assert {"run_id", "status", "created", "updated", "failed"} <= set(data)
+    assert first.returncode == (3 if data["failed"] else 0)
+    assert data["status"] == ("attention" if data["failed"] else "done")
+    assert set(data["created"]) >= {"organization", "person", "deal", "activity", "note"}
+    for f in data["failed"]:
+        assert all(f[k] for k in ("where", "error", "stage"))
+    again = json.loads(_cli("run", "-w", str(ws), "--json").stdout)
+    assert (again["created"], again["updated"], again["requests"]) == ({}, {}, 0)
+    assert again["run_id"] == data["run_id"] + 1
+
+
+def test_run_refuses_edited_mapping_and_unmatched_staff(template: Path, tmp_path: Path) -> None:
+    """An edited mapping, or unmatched staff with no fallback owner: exit 2, nothing written."""
+    ws = _copy(template, tmp_path / "ws")
+    plan_file = ws / "plan.json"
+    plan = json.loads(plan_file.read_text())
+    plan["owners"]["fallback_user_id"] = None
+    plan["owners"]["unmatched"] = ["JGIBSON"]
+    plan_file.write_text(json.dumps(plan))
+    refused = _cli("run", "-w", str(ws), check=False)
+    assert refused.returncode == 2
+    assert "no fallback owner" in refused.stderr
+    assert "--fallback-owner EMAIL" in refused.stderr
+    mapping = ws / "mapping.yaml"
+    mapping.write_text(mapping.read_text() + "\n# edited\n")
+    edited = _cli("run", "-w", str(ws), "--fallback-owner", "x@example.com", check=False)
+    assert edited.returncode == 2
+    assert "changed since it was confirmed" in edited.stderr
+    assert "Traceback" not in edited.stderr
+    records = dump_db(ws / "sandbox.db")["accounts"][0]["records"]
+    assert records.get("persons", []) == []
