@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,9 +52,18 @@ class CutoverEdits:
     paid_claims: list[str] = field(default_factory=list)
 
 
-def cutover(exports: Path, seed: int, changed: float = 0.05, new: float = 0.02) -> CutoverEdits:
+def cutover(
+    exports: Path,
+    seed: int,
+    changed: float = 0.05,
+    new: float = 0.02,
+    exclude: Collection[str] = (),
+) -> CutoverEdits:
     """advancedpm exports after a cutover week: patients' phones changed, new patients
-    (copies of a patient with no links to referrers), Submitted claims now Paid."""
+    (copies of a patient with no links to referrers), Submitted claims now Paid.
+
+    ``exclude``: chart numbers never to change (duplicates merged by the plan).
+    """
     rng = random.Random(seed)
     edits = CutoverEdits()
     header, rows = read_csv(exports / "patients.csv", "Chart Number")
@@ -64,7 +73,7 @@ def cutover(exports: Path, seed: int, changed: float = 0.05, new: float = 0.02) 
     )
     n_changed = max(1, round(len(patients) * changed))
     n_new = max(1, round(len(patients) * new))
-    chosen = set(rng.sample(patients, n_changed))
+    chosen = set(rng.sample([p for p in patients if p not in exclude], n_changed))
 
     def patients_fn(h: list[str], body: list[list[str]]) -> None:
         done: set[str] = set()
