@@ -175,19 +175,15 @@ class Loader:
         errors: list[BaseException] = []
 
         async def worker() -> None:
-            while not self.stop.is_set() and not errors:
+            while not self.stop.is_set() and not errors:  # an error halts this stage only
                 try:
                     item, op = queue.get_nowait()
                 except asyncio.QueueEmpty:
                     return
                 try:
                     await self._one(item, op, result)
-                except BudgetExhausted as exc:
+                except Exception as exc:  # the budget, or unexpected: this stage stops
                     errors.append(exc)
-                    self.stop.set()
-                except Exception as exc:
-                    errors.append(exc)
-                    self.stop.set()
                 if self.on_progress is not None:
                     self.on_progress(stage, 1)
 

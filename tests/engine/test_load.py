@@ -300,3 +300,39 @@ def test_ref_to_a_child_that_names_a_parent_org_is_a_link_op() -> None:
     assert ("org_parent", sk("org", "branch")) in stages
     assert index.source_key(Ref("org", "root"), "organization") == sk("org", "root")
     assert timedelta(0) == timedelta(0)
+
+
+@pytest.mark.anyio
+async def test_person_already_in_account_gets_only_empty_fields_filled(tmp_path: Path) -> None:
+    """A matched_existing person is not created again: empty fields filled, audited, kept."""
+    from dataclasses import replace
+
+    sb = sandbox(tmp_path / "sb.db")
+    async with client_for(sb) as client:
+        existing = await client.persons.create({"name": "Already There", "visible_to": 3})
+    plan = replace(hand_plan(), existing={sk("client", "1000"): int(existing["id"])})
+    with State(tmp_path / "state.db") as st:
+        ops = Ops(st)
+        run_id = st.start_run("run")
+        async with client_for(sb) as client:
+            summary = await run_migration(
+                client, ops, plan=plan, payloads=hand_payloads(2), run_id=run_id, account="sb"
+            )
+        assert ops.origin("person", sk("client", "1000")) == "matched_existing"
+        old_new = dict(
+            st.conn.execute(
+                "SELECT field, new_value FROM audit WHERE source_key = ? AND field IS NOT NULL",
+                (sk("client", "1000"),),
+            ).fetchall()
+        )
+    assert summary.created["person"] == 1
+    assert summary.updated == {"person": 1}
+    persons = {p["id"]: p for p in _records(sb)["persons"]}
+    kept = persons[existing["id"]]
+    assert kept["name"] == "Already There"  # not overwritten
+    assert [e["value"] for e in kept["emails"]] == ["p0@example.com"]  # was empty: filled
+    assert set(old_new) >= {"emails", "custom_fields", "org_id"}
+    assert "name" not in old_new
+    deal = next(d for d in _records(sb)["deals"] if d["title"] == "Matter 0")
+    assert deal["person_id"] == existing["id"]
+    sb.close()

@@ -374,3 +374,36 @@ def test_run_refuses_edited_mapping_and_unmatched_staff(template: Path, tmp_path
     assert "Traceback" not in edited.stderr
     records = dump_db(ws / "sandbox.db")["accounts"][0]["records"]
     assert records.get("persons", []) == []
+
+
+def test_wait_sleeps_through_the_reset_and_finishes_in_one_run(
+    template: Path, reference: tuple[Any, float], tmp_path: Path
+) -> None:
+    """--wait: the budget runs out, the run sleeps until midnight and then finishes."""
+    from pdmigrate.pipeline import run_workspace
+
+    clean, _ = reference
+    ws_path = _copy(template, tmp_path / "ws")
+    ws = load_workspace(ws_path)
+    token = ws.config.sandbox_token or ""
+    clock = FakeClock(datetime(2026, 3, 2, 23, 0, tzinfo=UTC))
+    waits: list[datetime] = []
+
+    async def sleep(seconds: float) -> None:
+        clock.advance(seconds)
+
+    @asynccontextmanager
+    async def factory() -> Any:
+        async with _faulty_client(
+            ws_path / "sandbox.db", token, faults=None, clock=clock, sleep=sleep
+        ) as (client, sb):
+            company = sb.account_for_token(token)
+            sb.limits.spend(company.company_id, sb.limits.daily_budget - 600)
+            yield client
+
+    summary = run_workspace(ws, client_factory=factory, wait=True, on_wait=waits.append)
+    assert waits == [datetime(2026, 3, 3, tzinfo=UTC)]
+    assert summary.status in ("done", "attention")
+    assert clock.now() >= datetime(2026, 3, 3, tzinfo=UTC)
+    got = _canon(ws_path)
+    assert got == clean, diff(got, clean)
