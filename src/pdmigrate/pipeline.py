@@ -142,6 +142,8 @@ async def run_migration(
         by_stage.setdefault(item.stage, []).append(item)
     if progress is not None:
         loader.on_progress = progress.advance
+        if getattr(progress, "tokens_left", None) is None:
+            progress.tokens_left = client.ledger.tokens_left
     try:
         for stage in STAGES:
             if loader.stop.is_set():

@@ -97,6 +97,7 @@ def reference(template: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple
     return _canon(ws), took
 
 
+@pytest.mark.timeout(1200)
 def test_kill_9_at_20_random_points_then_resume_matches_uninterrupted(
     template: Path, reference: tuple[Any, float], tmp_path: Path
 ) -> None:
