@@ -268,26 +268,23 @@ def _iter_sheet(
     durations: frozenset[int],
     epoch: datetime,
 ) -> Iterator[tuple[int, list[str]]]:
+    """Rows of one sheet part. Only "end" events are asked for (half the events of
+    start+end); each row is cleared once read, leaving an empty element of ~70 bytes
+    behind, which Excel's 1,048,576-row limit bounds."""
     row_number = 0
-    parent: ET.Element | None = None
-    ns = ""
+    ns: str | None = None
     row_tags = {f"{{{n}}}row" for n in _MAIN_NS} | {"row"}
-    data_tags = {f"{{{n}}}sheetData" for n in _MAIN_NS} | {"sheetData"}
     with archive.open(part) as fh:
-        for event, elem in ET.iterparse(fh, events=("start", "end")):  # noqa: S314
+        for _, elem in ET.iterparse(fh, events=("end",)):  # noqa: S314 (see _SAFE_XML)
             tag = elem.tag
-            if event == "start":
-                if parent is None and tag in data_tags:
-                    parent = elem
-                    ns = tag[: tag.index("}") + 1] if "}" in tag else ""
-                continue
             if tag not in row_tags:
                 continue
+            if ns is None:
+                ns = tag[: tag.index("}") + 1] if "}" in tag else ""
             given = elem.get("r")
             row_number = int(given) if given and given.isdigit() else row_number + 1
             cells = _row_cells(elem, ns, strings, dates, durations, epoch)
-            if parent is not None:
-                parent.clear()
+            elem.clear()
             yield row_number, cells
 
 
@@ -303,7 +300,9 @@ def _row_cells(
     is_tag = ns + "is"
     cells: list[str] = []
     append = cells.append
-    for cell in row.iterfind(c_tag):
+    for cell in row:
+        if cell.tag != c_tag:
+            continue
         ref = cell.get("r")
         if ref:
             column = _column_index(ref)
@@ -312,17 +311,21 @@ def _row_cells(
             if column > len(cells):
                 cells.extend([""] * (column - len(cells)))
         kind = cell.get("t", "n")
+        value: str | None = None
+        holder: ET.Element | None = None
+        for child in cell:
+            if child.tag == v_tag:
+                value = child.text or ""
+            elif child.tag == is_tag:
+                holder = child
         if kind == "inlineStr":
-            holder = cell.find(is_tag)
             if holder is None:
                 append("")
             elif len(holder) == 1 and holder[0].tag == t_tag:
                 append(holder[0].text or "")
             else:  # rich text runs, perhaps with phonetic runs
                 append(_text_of(holder))
-            continue
-        value = cell.findtext(v_tag)
-        if value is None:
+        elif value is None:
             append("")
         elif kind == "s":
             append(strings[int(value)])
