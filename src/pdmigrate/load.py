@@ -23,6 +23,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -209,7 +210,7 @@ class Loader:
             await self._update(item, op, body, result)
             return
         if op.status == "started":
-            found = await self._find(item, body.body, extra)
+            found = await self._find(item, body.body, extra, _minus(op.started_at))
             if found is not None:
                 self._done(item, op, found, body, result, created=False)
                 result.reconciled += 1
@@ -293,7 +294,11 @@ class Loader:
         return resp.data if isinstance(resp.data, dict) else {}
 
     async def _find(
-        self, item: Item, body: Mapping[str, Any], extra: Mapping[str, Any]
+        self,
+        item: Item,
+        body: Mapping[str, Any],
+        extra: Mapping[str, Any],
+        since: str | None = None,
     ) -> dict[str, Any] | None:
         entity = item.payload.entity
         finder = finder_for(
@@ -304,6 +309,7 @@ class Loader:
             source_id_key=self._sid_keys.get(entity),
             source_id=source_id_of(item.payload),
             extra=extra,
+            since=since or self._since(),
         )
         if finder is None:
             return None
@@ -354,6 +360,10 @@ class Loader:
         result.done += 1
         result.updated += 1
 
+    def _since(self) -> str:
+        """RFC 3339 time a little before now (lost answers of this run are newer)."""
+        return (self.client.clock.now() - timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
     # -- results ---------------------------------------------------------------------------
 
     def _done(
@@ -390,6 +400,17 @@ class Loader:
         self.ops.finish(op, "failed", error=message[:500], run_id=self.run_id)
         self.failed_keys[(item.entity, item.source_key)] = message[:200]
         result.failed += 1
+
+
+def _minus(stamp: str | None) -> str | None:
+    """``stamp`` (``...Z``) minus ten minutes of clock skew, as RFC 3339."""
+    if not stamp:
+        return None
+    try:
+        when = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return (when - timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _find_attachment(folder: Path | None, name: str, links: Any) -> Path | None:

@@ -4,7 +4,9 @@ Used before any retry of an op left ``started`` (a crash between the call and th
 commit of its result) and when the client raises ``OutcomeUnknown`` mid-run:
 
 * persons, organizations, deals, products: ``itemSearch/field`` exact match on the
-  Source ID custom field (:func:`pdmigrate.pipedrive.reconcile.source_field_finder`);
+  Source ID custom field (:func:`pdmigrate.pipedrive.reconcile.source_field_finder`),
+  confirmed in the listing of records updated since the op started when the search
+  finds nothing (the search index may lag a write by seconds);
 * activities and notes: the marker line (``[pdmigrate src=KEY ...]``) in a listing
   narrowed by the record's deal / person / organization;
 * leads: the title in the listing of the lead's person or organization;
@@ -61,12 +63,28 @@ def finder_for(
     source_id_key: str | None,
     source_id: str,
     extra: Mapping[str, Any] | None = None,
+    since: str | None = None,
 ) -> Finder | None:
     """The finder for one op, or None when the stage has no way to look a record up."""
     if stage in PLURAL:
         if not source_id_key:
             return None
-        return source_field_finder(client, PLURAL[stage], source_id_key, source_id)
+        search = source_field_finder(client, PLURAL[stage], source_id_key, source_id)
+        helper = getattr(client, PLURAL[stage])
+        key = source_id_key
+
+        async def find_by_sid() -> Record | None:
+            found = await search()
+            if found is not None or since is None:
+                return found
+            # Pipedrive's search index can lag a fresh write: confirm in the (consistent)
+            # listing of what changed since the op started before calling it absent.
+            async for r in helper.list(updated_since=since, sort_by="update_time"):
+                if (r.get("custom_fields") or {}).get(key) == source_id:
+                    return dict(r)
+            return None
+
+        return find_by_sid
     if stage == "activity":
         narrow = _narrow(body)
 
