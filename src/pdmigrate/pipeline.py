@@ -305,6 +305,10 @@ def run_workspace(
         state.finish_run(run_id, "failed")
         state.close()
         raise
-    state.finish_run(run_id, summary.status, summary.to_dict())  # type: ignore[arg-type]
+    stored = summary.to_dict()
+    stored["failed_count"] = len(summary.failed)
+    stored["failed"] = stored["failed"][:100]  # the full list stays in `ops` (status --json)
+    stored["links_not_set"] = stored["links_not_set"][:100]
+    state.finish_run(run_id, summary.status, stored)  # type: ignore[arg-type]
     state.close()
     return summary
