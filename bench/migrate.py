@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import tempfile
 import time
@@ -123,8 +124,10 @@ def run(root: Path, plan: str, latency_ms: int, seats: int) -> dict[str, Any]:
             sb.close()
 
     started = time.monotonic()
+    cpu0 = time.process_time()
     summary = run_workspace(ws, client_factory=factory)
     seconds = time.monotonic() - started
+    cpu = time.process_time() - cpu0
     s = stats[0]
     writes = sum(n for name, n in s.by_endpoint.items() if name.split(".")[-1] in _WRITES)
     records, minimum = minimum_tokens(ws.state_path)
@@ -145,6 +148,8 @@ def run(root: Path, plan: str, latency_ms: int, seats: int) -> dict[str, Any]:
         "non_write_share": round(1 - writes / s.requests, 4) if s.requests else None,
         "rate_limited": s.rate_limited,
         "failed": len(summary.failed),
+        "cpu_seconds": round(cpu, 1),
+        "load_average": round(os.getloadavg()[0], 2),
     }
 
 
@@ -173,7 +178,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{r['burst_ceiling_per_s']} ceiling = {r['rate_ratio']} (>= {TARGET_RATE}); "
                 f"tokens {r['tokens']} / min {r['tokens_min']} = {r['tokens_ratio']} "
                 f"(<= {TARGET_TOKENS}); non-write calls {r['non_write_share']:.2%} "
-                f"(<= {TARGET_READS:.0%}); 429s {r['rate_limited']}; status {r['status']}",
+                f"(<= {TARGET_READS:.0%}); 429s {r['rate_limited']}; status {r['status']}; "
+                f"CPU {r['cpu_seconds']}s, load {r['load_average']}",
                 file=sys.stderr,
             )
     if args.json:
