@@ -157,6 +157,17 @@ async def rollback_migration(
     return summary
 
 
+#: Deal times Pipedrive refuses as null; it clears them itself when the status goes back.
+_STATUS_TIMES = ("won_time", "lost_time", "close_time")
+
+
+def restorable(entity: str, values: dict[str, Any]) -> dict[str, Any]:
+    """The PATCH body restoring ``values`` (null deal times left to the status change)."""
+    if entity != "deal":
+        return dict(values)
+    return {k: v for k, v in values.items() if not (k in _STATUS_TIMES and v is None)}
+
+
 def _bucket(summary: RollbackSummary, action: Action) -> list[dict[str, Any]]:
     if action.kind == "delete":
         return summary.deleted
@@ -245,7 +256,9 @@ async def _execute(
                                     source_key=action.source_key, op_id=op.id))  # fmt: skip
         elif action.kind in ("restore", "clear"):
             resp = await client.call(
-                UPDATE_ENDPOINT[action.entity], path_params={"id": pid}, json=action.values
+                UPDATE_ENDPOINT[action.entity],
+                path_params={"id": pid},
+                json=restorable(action.entity, action.values),
             )
             record = resp.data if isinstance(resp.data, dict) else {}
             utime = record.get("update_time")
@@ -300,6 +313,11 @@ def _after(ops: Ops, action: Action, utime: Any) -> None:
             "UPDATE id_map SET content_hash = NULL, update_time = ? "
             "WHERE entity = ? AND pipedrive_id = ?",
             (None if utime is None else str(utime), action.entity, action.pipedrive_id),
+        )
+        # The reverted updates are to be sent again by the next delta (or run).
+        conn.executemany(
+            "UPDATE ops SET status = 'pending', error = NULL, attempts = 0 WHERE id = ?",
+            [(i,) for i in action.op_ids],
         )
     elif action.entity != "option":
         conn.execute(

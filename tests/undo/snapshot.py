@@ -22,14 +22,12 @@ def _live(doc: dict[str, Any]) -> bool:
     return not doc.get("is_deleted") and doc.get("active_flag", True) is not False
 
 
-def _clean(value: Any) -> Any:
+def _clean(value: Any, key: str | None = None) -> Any:
     if isinstance(value, dict):
-        return {
-            k: _clean(v)
-            for k, v in value.items()
-            if k not in SKIP_KEYS
-            and not (isinstance(v, dict | list) and not v and k == "custom_fields")
-        }
+        out = {k: _clean(v, k) for k, v in value.items() if k not in SKIP_KEYS}
+        if key == "custom_fields":  # a custom field set to null is a field without a value
+            out = {k: v for k, v in out.items() if v is not None}
+        return out
     if isinstance(value, list):
         return [_clean(v) for v in value if not isinstance(v, dict) or _live(v)]
     return value
