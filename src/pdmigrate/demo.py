@@ -1,129 +1,223 @@
-"""`make demo`: pdmigrate against the embedded sandbox (grows into the whole flow with each issue).
+"""`make demo` / `pdmigrate demo`: the whole flow on synthetic exports against the sandbox.
 
-For now it starts the sandbox over real HTTP on a free 127.0.0.1 port (in a
-background thread), and through :class:`~pdmigrate.pipedrive.client.PipedriveClient`
-creates a person custom field, a person with an email, a phone and that custom
-field, and a backdated note on the person; then it reads them back, prints a short
-summary and checks the round trip. The data is synthetic. Exit 0 when every value
-came back as sent, 1 otherwise.
+For each source system, non-interactively: ``synth`` (small, seeded exports), ``init``
+(a workspace whose target is the embedded sandbox), ``audit``, ``map``, ``confirm``,
+``plan`` (the sandbox's admin as fallback owner), ``sample``, ``run``, ``verify`` and
+``report``; then it prints where the HTML report is. The data is synthetic. Exit 0
+when every profile's verification matched every field and accounted for every
+source record; 3 otherwise; the usual codes on errors.
+
+``python -m pdmigrate.demo`` runs all six profiles in a temporary folder.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
+import tempfile
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 
-from pdmigrate.errors import PdmigrateError
+from pdmigrate.errors import EXIT_ATTENTION, PdmigrateError
 
-DEMO_TOKEN = "demo-token-not-a-real-pipedrive-token"  # noqa: S105 - sandbox-only, fake
-FIELD_NAME = "Patient number"
-PERSON: dict[str, Any] = {
-    "name": "Ada Lovelace",
-    "emails": [{"value": "ada.lovelace@example.com", "primary": True, "label": "home"}],
-    "phones": [{"value": "+61 2 5550 1234", "primary": True, "label": "mobile"}],
-}
-PATIENT_NUMBER = "PM-000123"
-NOTE = {"content": "<p>Migrated from the practice system (synthetic demo)</p>",
-        "add_time": "2019-05-01 10:30:00"}  # fmt: skip
+__all__ = ["SYSTEMS", "DemoResult", "main", "run_demo", "run_system"]
+
+SYSTEMS = (
+    "advancedpm",
+    "corepractice",
+    "practicebynumbers",
+    "practicemaster",
+    "visualpractice",
+    "generic",
+)
+#: Patients per synth export: enough for every stratum, small enough to stay quick.
+PATIENTS = 60
+SAMPLE_SIZE = 50
 
 
 @dataclass
 class DemoResult:
-    """What the demo sent and read back, and how long it took."""
+    """One profile's run through the flow."""
 
-    url: str
-    field_code: str
-    person: dict[str, Any]
-    note: dict[str, Any]
-    seconds: float
-    mismatches: list[str] = field(default_factory=list)
+    system: str
+    workspace: Path
+    report: Path | None = None
+    sample: dict[str, Any] = field(default_factory=dict)
+    run: dict[str, Any] = field(default_factory=dict)
+    verify: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def accounted(self) -> bool:
+        """Every source record is in a bucket and the buckets add up."""
+        from pdmigrate.verify import BUCKETS
+
+        objects = self.verify.get("objects") or {}
+        return bool(objects) and all(
+            o.get("source", 0) == sum(o.get(b, 0) for b in BUCKETS) for o in objects.values()
+        )
+
+    @property
+    def ok(self) -> bool:
+        """Verify passed and every record is accounted for."""
+        return bool(self.verify.get("ok")) and self.accounted
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary."""
+        return {
+            "system": self.system,
+            "workspace": str(self.workspace),
+            "report": None if self.report is None else str(self.report),
+            "ok": self.ok,
+            "accounted": self.accounted,
+            "sample": {k: self.sample.get(k) for k in ("run_id", "status", "diff", "strata")},
+            "run": {k: self.run.get(k) for k in ("run_id", "status", "created", "failed")},
+            "verify": {
+                k: self.verify.get(k) for k in ("ok", "fields", "accuracy", "tokens", "objects")
+            },
+            "seconds": round(self.seconds, 2),
+        }
 
 
-async def run(base_url: str, token: str = DEMO_TOKEN) -> DemoResult:
-    """Create a custom field, a person and a note on ``base_url``; read them back."""
-    from pdmigrate.pipedrive.client import PipedriveClient
+def _admin_email(workspace: Any) -> str:
+    from pdmigrate.plan.account import workspace_client
+
+    async def me() -> str:
+        async with workspace_client(workspace) as client:
+            return str((await client.users.me())["email"])
+
+    return asyncio.run(me())
+
+
+def _audit(workspace: Any) -> None:
+    from pdmigrate.cli import audit_cmd
+
+    try:
+        audit_cmd.COMMANDS[0].main(["-w", str(workspace.root), "--json"], standalone_mode=False)
+    except SystemExit as exc:  # the audit exits 3 when it has findings: expected here
+        if exc.code not in (0, None, EXIT_ATTENTION):
+            raise
+
+
+def run_system(
+    system: str,
+    root: Path,
+    *,
+    patients: int = PATIENTS,
+    seed: int = 1,
+    say: Callable[[str], None] = lambda _: None,
+) -> DemoResult:
+    """The whole flow for one source system in ``root/system`` (see the module docstring)."""
+    import contextlib
+    import io
+
+    from pdmigrate.mapping.workflow import confirm_workspace, map_workspace
+    from pdmigrate.pipeline import run_workspace
+    from pdmigrate.plan.build import plan_workspace
+    from pdmigrate.reports.build import build_reports
+    from pdmigrate.sample import sample_workspace
+    from pdmigrate.synth import synth
+    from pdmigrate.verify import verify_workspace
+    from pdmigrate.workspace import create_workspace, load_workspace
 
     started = time.monotonic()
-    async with PipedriveClient(base_url, token, plan="growth") as client:
-        created_field = await client.person_fields.create(
-            {"field_name": FIELD_NAME, "field_type": "varchar"}
-        )
-        code = str(created_field["field_code"])
-        created = await client.persons.create({**PERSON, "custom_fields": {code: PATIENT_NUMBER}})
-        await client.notes.create({**NOTE, "person_id": created["id"]})
-        person = await client.persons.get(created["id"])
-        notes = [n async for n in client.notes.list(person_id=created["id"])]
-    result = DemoResult(
-        url=base_url,
-        field_code=code,
-        person=person,
-        note=notes[0] if notes else {},
-        seconds=time.monotonic() - started,
+    base = root / system
+    exports = base / "exports"
+    say(f"[{system}] synth {patients} patients")
+    synth(system, exports, patients=patients, seed=seed)
+    attachments = exports / "attachments"
+    ws = create_workspace(
+        base / "workspace",
+        source=system,
+        exports=exports,
+        attachments=attachments if attachments.is_dir() else None,
     )
-    result.mismatches = check(result)
+    result = DemoResult(system, ws.root)
+    say(f"[{system}] audit, map, confirm")
+    with contextlib.redirect_stdout(io.StringIO()):
+        _audit(ws)
+    map_workspace(ws)
+    confirm_workspace(ws)
+    ws = load_workspace(ws.root)
+    owner = _admin_email(ws)
+    say(f"[{system}] plan (fallback owner {owner})")
+    plan_workspace(ws, fallback_owner=owner)
+    say(f"[{system}] sample")
+    result.sample = sample_workspace(ws, size=SAMPLE_SIZE, seed=seed, fallback_owner=owner)
+    say(f"[{system}] run")
+    result.run = run_workspace(ws, fallback_owner=owner).to_dict()
+    say(f"[{system}] verify")
+    result.verify = verify_workspace(ws)
+    say(f"[{system}] report")
+    build_reports(ws)
+    index = ws.reports_dir / "index.html"
+    result.report = index if index.is_file() else None
+    result.seconds = time.monotonic() - started
     return result
 
 
-def check(result: DemoResult) -> list[str]:
-    """The values that did not come back as sent (empty when the round trip is exact)."""
-    person = result.person
-    wanted = {
-        "name": PERSON["name"],
-        "email": PERSON["emails"][0]["value"],
-        "phone": PERSON["phones"][0]["value"],
-        FIELD_NAME: PATIENT_NUMBER,
-        "note add_time": NOTE["add_time"],
-    }
-    got = {
-        "name": person.get("name"),
-        "email": (person.get("emails") or [{}])[0].get("value"),
-        "phone": (person.get("phones") or [{}])[0].get("value"),
-        FIELD_NAME: (person.get("custom_fields") or {}).get(result.field_code),
-        "note add_time": result.note.get("add_time"),
-    }
-    return [key for key, value in wanted.items() if got[key] != value]
+def run_demo(
+    systems: Sequence[str], root: Path, *, patients: int = PATIENTS, console: Console | None = None
+) -> list[DemoResult]:
+    """Run :func:`run_system` for each system; print a line per profile."""
+    out: list[DemoResult] = []
+    say: Callable[[str], None] = (
+        (lambda m: console.print(m, markup=False)) if console else (lambda _: None)
+    )
+    for system in systems:
+        res = run_system(system, root, patients=patients, say=say)
+        out.append(res)
+        if console is not None:
+            _render(res, console)
+    return out
 
 
-def render(result: DemoResult, console: Console) -> None:
-    """A short summary table of what went in and came back."""
-    person = result.person
-    table = Table(title=f"Sandbox round trip on {result.url}", title_justify="left")
-    table.add_column("what")
-    table.add_column("read back")
-    table.add_row("person", f"#{person.get('id')} {person.get('name')}")
-    table.add_row("email", str((person.get("emails") or [{}])[0].get("value")))
-    table.add_row("phone", str((person.get("phones") or [{}])[0].get("value")))
-    custom = (person.get("custom_fields") or {}).get(result.field_code)
-    table.add_row(f"{FIELD_NAME} ({result.field_code[:8]}...)", str(custom))
-    table.add_row("note (backdated)", f"#{result.note.get('id')} {result.note.get('add_time')}")
-    console.print(table)
-    if result.mismatches:
-        console.print(f"[bold red]mismatch:[/] {', '.join(result.mismatches)}")
-    else:
-        console.print(f"[green]round trip exact[/] in {result.seconds:.2f} s; sandbox stopped")
+def _render(res: DemoResult, console: Console) -> None:
+    v = res.verify
+    fields = v.get("fields") or {}
+    diff = res.sample.get("diff") or {}
+    console.print(
+        f"[bold]{res.system}[/]: sample {diff.get('records', 0)} records "
+        f"({diff.get('mismatch', 0)} mismatched fields); run {res.run.get('status')}; verify "
+        f"{fields.get('checked', 0)} fields, {fields.get('mismatched', 0)} mismatched, accuracy "
+        f"{v.get('accuracy')}%, {v.get('tokens')} tokens; every source record accounted for: "
+        f"{'yes' if res.accounted else 'NO'} ({res.seconds:.1f} s)"
+    )
+    if res.report is not None:
+        console.print(f"  HTML report: {res.report}", markup=False)
 
 
-def main() -> int:
-    """Run the demo and return the exit code."""
-    from pdmigrate.sandbox.app import create_app
-    from pdmigrate.sandbox.config import SandboxConfig
-    from pdmigrate.sandbox.server import ServerThread
-
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m pdmigrate.demo [SYSTEM ...] [--keep DIR]``: every profile by default."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    keep: Path | None = None
+    if "--keep" in args:
+        i = args.index("--keep")
+        keep = Path(args[i + 1])
+        del args[i : i + 2]
+    systems = args or list(SYSTEMS)
     console = Console(stderr=True, highlight=False)
     try:
-        with ServerThread(create_app(SandboxConfig(plan="growth"))) as server:
-            console.print(f"sandbox listening on {server.url}")
-            result = asyncio.run(run(server.url))
+        if keep is not None:
+            keep.mkdir(parents=True, exist_ok=True)
+            results = run_demo(systems, keep, console=console)
+        else:
+            root = Path(tempfile.mkdtemp(prefix="pdmigrate-demo-"))
+            results = run_demo(systems, root, console=console)
     except PdmigrateError as exc:
-        console.print(f"[bold red]error:[/] {exc}")
+        console.print(f"[bold red]error:[/] {exc.message}")
         return exc.exit_code
-    render(result, console)
-    return 1 if result.mismatches else 0
+    bad = [r.system for r in results if not r.ok]
+    if bad:
+        console.print(f"[bold red]not verified:[/] {', '.join(bad)}")
+        return EXIT_ATTENTION
+    console.print(f"[green]all {len(results)} profiles migrated and verified[/]")
+    return 0
 
 
 if __name__ == "__main__":

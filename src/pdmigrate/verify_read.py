@@ -51,7 +51,7 @@ async def read_back(
             for record in await getattr(client, BATCH[entity]).get_many(_ids(want)):
                 got[str(record.get("id"))] = record
         elif entity in LISTED:
-            async for record in getattr(client, LISTED[entity]).list(page_size=500):
+            async for record in getattr(client, LISTED[entity]).list(page_size=100):
                 rid = str(record.get("id"))
                 if rid in want:
                     got[rid] = record
