@@ -302,11 +302,22 @@ class Table:
                     yield item
             return
         records: Iterable[RawRecord | Finding] = self._chain()
+        header, raw_header, width = self._header, self._raw_header, len(self._header)
+        name, sheet = self.name, self.sheet
         for item in records:
             if isinstance(item, Finding):
                 yield item
-            else:
-                yield from self._shape(item[0], item[1])
+                continue
+            line, cells = item
+            # The common case, decided cheaply: a full-width, plain, non-Total row.
+            if len(cells) == width and cells != raw_header:
+                first = cells[0].lstrip()
+                if first and first[0] not in "TtGgSs":
+                    joined = _SEP.join(cells)
+                    if len(joined) <= LONG_CELL_CHARS and not _SUSPECT.search(joined):
+                        yield Row(dict(zip(header, cells, strict=True)), name, line, sheet)
+                        continue
+            yield from self._shape(line, cells)
 
     def _chain(self) -> Iterator[RawRecord | Finding]:
         yield from self._buffer
