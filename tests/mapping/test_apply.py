@@ -501,33 +501,6 @@ def test_apply_never_raises_on_bad_rows(rows: list[dict[str, str]]) -> None:
 MAPPING_CP = _mapping("corepractice")
 
 
-def test_completed_plan_is_won_at_created_until_plan_finds_the_invoice() -> None:
-    """Completed -> won; won_time = Created now, won_time_from tells plan the real source."""
-    mapping = _mapping("corepractice")
-    rows = [
-        Row(
-            {
-                "Plan ID": "8",
-                "Patient ID": "1",
-                "Plan Status": "Completed",
-                "Created": "15/02/2024",
-                "Item Code": "011",
-                "Fee": "60",
-                "Qty": "1",
-            },
-            "treatment_plans.csv",
-            2,
-        )
-    ]
-    deal = apply_object(mapping, mapping.object("treatment_plan_deal"), rows).payloads[0]
-    assert (deal.fields["status"], deal.fields["won_time"], deal.fields["won_time_from"]) == (
-        "won",
-        "2024-02-15T00:00:00Z",
-        "latest_invoice_date",
-    )
-    assert "stage" not in deal.fields
-
-
 def test_client_rows_give_a_primary_and_extra_persons_and_the_practice_root() -> None:
     """visualpractice: rows sharing a Client ID are the primary person and ClientID#n extras."""
     mapping = _mapping("visualpractice")

@@ -14,13 +14,16 @@ over ``{source object: rows}``. Activities and notes carry the marker line
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 
+from pdmigrate.mapping.crossref import build_index
 from pdmigrate.mapping.fill import keep_row, key_values
 from pdmigrate.mapping.model import Mapping as MappingFile
 from pdmigrate.mapping.model import MappingObject
 from pdmigrate.mapping.payload import Applied, ApplyContext, Payload, Ref, source_key
 from pdmigrate.mapping.record import deal_products, one_record, reference
 from pdmigrate.mapping.rollups import group_rows
+from pdmigrate.mapping.spread import apply_constant_across, household_org, spreads
 from pdmigrate.mapping.values import finding, transform_context
 from pdmigrate.records import Row
 
@@ -68,17 +71,22 @@ def apply_object(
         )
     if obj.cardinality == "reference":
         return reference(mapping, obj, kept)
+    if spreads(obj):
+        out.extend(apply_constant_across(mapping, obj, kept, tctx, ctx))
+        return out
     grouped = obj.cardinality == "grouped" or (obj.cardinality == "fields_only" and obj.group_by)
     if grouped:
         before_dot = obj.split_key == "before_dot"
         for key, group in group_rows(kept, obj.group_by, before_dot=before_dot).items():
             extra = obj.options.get("extra_key")
             if isinstance(extra, str) and obj.targets[0] == "person":
-                out.extend(one_record(mapping, obj, group[:1], key, tctx, ctx))
+                made = one_record(mapping, obj, group[:1], key, tctx, ctx)
                 for n, row in enumerate(group[1:], start=2):
-                    out.extend(
+                    made.extend(
                         one_record(mapping, obj, [row], (f"{'|'.join(key)}#{n}",), tctx, ctx)
                     )
+                household_org(mapping, obj, key, group, made)
+                out.extend(made)
                 continue
             out.extend(one_record(mapping, obj, group, key, tctx, ctx))
         return out
@@ -104,8 +112,15 @@ def apply_object(
 def apply_rows(
     mapping: MappingFile, rows: Mapping[str, Iterable[Row]], ctx: ApplyContext | None = None
 ) -> Applied:
-    """The whole mapping over ``{source object: rows}`` (rows are read once per object)."""
+    """The whole mapping over ``{source object: rows}`` (rows are read once per object).
+
+    The cross-object rules' index (:func:`~pdmigrate.mapping.crossref.build_index`) is
+    built first, in one pass over each object's rows, unless ``ctx.index`` is given.
+    """
     cache: dict[str, list[Row]] = {k: list(v) for k, v in rows.items()}
+    ctx = ctx or ApplyContext()
+    if ctx.index is None:
+        ctx = replace(ctx, index=build_index(mapping, cache, transform_context(mapping)))
     out = Applied()
     for obj in mapping.objects:
         if obj.primary is None or obj.primary not in cache:

@@ -112,8 +112,14 @@ def deal_status(
     rows: Sequence[Row],
     fields: dict[str, Any],
     ctx: TransformContext,
+    *,
+    linked: dt.date | None = None,
 ) -> None:
-    """Pipeline, stage or won/lost (with time and reason) from the status column's rule(s)."""
+    """Pipeline, stage or won/lost (with time and reason) from the status column's rule(s).
+
+    A rule's ``time_from`` that is no column (``latest_invoice_date``) means the latest
+    date of the records joined into this deal (``linked``), else its created date.
+    """
     status = obj.status
     pipeline = pipeline_for(mapping, obj, rows)
     if pipeline:
@@ -151,12 +157,10 @@ def deal_status(
     when = _when(row, rule.time_from, ctx)
     fields.pop("won_time" if outcome == "lost" else "lost_time", None)
     if rule.time_from and rule.time_from not in row.values:
-        # A time the plan resolves (latest linked invoice...); the created date until then.
-        fields[f"{outcome}_time_from"] = rule.time_from
         created = next(
             (ln.columns[0] for ln in obj.fields if ln.field == "Source Created Date"), None
         )
-        when = _when(row, created, ctx)
+        when = f"{linked.isoformat()}T00:00:00Z" if linked else _when(row, created, ctx)
     if when:
         fields["won_time" if outcome == "won" else "lost_time"] = when
     if outcome == "lost":
@@ -342,10 +346,24 @@ def note_fields(
         when, _ = local_start(row, date_line.columns[0], second, ctx)
     elif "add_time" in fields and isinstance(fields["add_time"], str):
         when = _parse_iso(fields["add_time"])
-    author = row.get("Author") or row.get("Practitioner") or row.get("User ID") or row.get("User")
-    head = marker(mapping, key, when, by=" ".join(author.split()))
+    head = marker(mapping, key, when, by=" ".join(first_filled(row, author_columns(obj)).split()))
     parts = [head, header, str(fields.get("content") or "")]
     fields["content"] = "\n".join(p for p in parts if p)
+
+
+def author_columns(obj: MappingObject) -> list[str]:
+    """Columns naming a note's author: ``options.author``, else the object's owner column."""
+    listed = obj.options.get("author")
+    if isinstance(listed, str):
+        return [listed]
+    if isinstance(listed, list):
+        return [str(c) for c in listed]
+    return [obj.owner] if obj.owner else []
+
+
+def first_filled(row: Row, columns: Sequence[str]) -> str:
+    """The first non-blank value of ``columns`` in the row ("" when all are blank)."""
+    return next((row.get(c) for c in columns if row.get(c).strip()), "")
 
 
 def _parse_iso(text: str) -> dt.datetime | None:

@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from pdmigrate.mapping.crossref import CrossIndex, most_frequent_ref
 from pdmigrate.mapping.model import (
     EMAIL_MISSING_FIELD,
     FieldLine,
@@ -68,15 +69,31 @@ def render(template: str, row: Row, extra: Mapping[str, str] | None = None) -> s
 # --- links ----------------------------------------------------------------------------
 
 
-def links_for(obj: MappingObject, rows: Sequence[Row]) -> dict[str, Ref | tuple[Ref, ...]]:
-    """The object's links as refs, from the first row (or the group's most frequent value)."""
+def links_for(
+    obj: MappingObject,
+    rows: Sequence[Row],
+    *,
+    mapping: MappingFile | None = None,
+    key: Sequence[str] = (),
+    index: CrossIndex | None = None,
+) -> dict[str, Ref | tuple[Ref, ...]]:
+    """The object's links as refs, from the first row (or the group's most frequent value).
+
+    A ``via`` link (most frequent value among another object's rows) is resolved from
+    ``index`` for the record ``key``; without ``mapping`` it stays an unresolved ref.
+    """
     out: dict[str, Ref | tuple[Ref, ...]] = {}
     row = rows[0]
     for name, link in obj.links.items():
         if name == "record":
             continue
         if link.via is not None:
-            out[name] = Ref(link.to, f"{link.via}:{'|'.join(link.columns)}", "most_frequent")
+            if mapping is None:
+                out[name] = Ref(link.to, f"{link.via}:{'|'.join(link.columns)}", "most_frequent")
+                continue
+            found = most_frequent_ref(mapping, obj, name, link, "|".join(key), index)
+            if found is not None:
+                out[name] = found
             continue
         if not link.columns:
             out[name] = Ref(link.to, link.fallback or link.to, "root")

@@ -7,14 +7,15 @@ profiles and the proposal itself, so the page shows what the code does.
 from __future__ import annotations
 
 from pdmigrate.mapping.compat import sentence
-from pdmigrate.mapping.model import MappingObject, Settings
+from pdmigrate.mapping.crossref import join_spec
+from pdmigrate.mapping.model import Link, MappingObject, Settings
 from pdmigrate.mapping.propose import TableSample, propose
 from pdmigrate.profiles import list_profiles, load_profile
 
 SYSTEMS = ("advancedpm", "corepractice", "practicebynumbers", "practicemaster", "visualpractice")
 
 
-def _what(obj: MappingObject, probabilities: dict[str, int]) -> str:
+def _what(obj: MappingObject, probabilities: dict[str, int], *, joined_into: bool = False) -> str:
     parts: list[str] = []
     if obj.cardinality == "not_migrated":
         return "not migrated"
@@ -34,9 +35,30 @@ def _what(obj: MappingObject, probabilities: dict[str, int]) -> str:
         parts.append(f"activity type {obj.activity.type}, marker")
     if obj.targets[0] == "note":
         parts.append("marker, add_time kept")
-    links = ", ".join(f"{k} → {v.to}" for k, v in obj.links.items())
+    join = join_spec(obj)
+    links = ", ".join(
+        _link_text(k, v) for k, v in obj.links.items() if not (join is not None and k == "record")
+    )
     if links:
         parts.append(links)
+    if join is not None:
+        share = f" sharing {join.share}" if join.share else ""
+        parts.append(
+            f"joins the latest earlier {join.to} of the same {' + '.join(join.on)}{share} "
+            f"({join.date} ≥ {join.other_date}), else {join.fallback}"
+        )
+    if joined_into:
+        parts.append("won/lost time without a source column = latest date joined into it")
+    if obj.options.get("constant_across"):
+        parts.append(
+            "custom fields constant across a client's rows → person/organization, else deal"
+        )
+    household = obj.options.get("household_org")
+    if isinstance(household, dict):
+        parts.append(
+            f"organization named after the primary person when {household.get('when_blank')} "
+            "is blank"
+        )
     rollups = sorted({ln.rollup for ln in obj.fields if ln.rollup})
     if rollups:
         parts.append("rollups " + ", ".join(rollups))
@@ -47,6 +69,13 @@ def _what(obj: MappingObject, probabilities: dict[str, int]) -> str:
     custom = sum(1 for ln in obj.fields if ln.custom)
     parts.append(f"{len(obj.fields)} field lines ({custom} custom)")
     return "; ".join(parts)
+
+
+def _link_text(name: str, link: Link) -> str:
+    if link.via is not None:
+        fallback = f", else {link.fallback}" if link.fallback else ""
+        return f"{name} → most frequent {link.via}.{link.columns[0]}{fallback}"
+    return f"{name} → {link.to}"
 
 
 def render() -> str:
@@ -80,6 +109,7 @@ def render() -> str:
         out += [f"## {name}", "", f"{profile.system.label}. {sentence(mapping.compatibility)}.", ""]
         out += ["| object | source → targets | cardinality | 1:1 native | rule | mapping does |"]
         out += ["|---|---|---|---|---|---|"]
+        joined = {j.to for o in mapping.objects if (j := join_spec(o)) is not None}
         for obj in mapping.objects:
             pipe = mapping.pipeline(obj.pipeline or "")
             probs = {s.name: s.probability for s in pipe.stages} if pipe else {}
@@ -90,7 +120,7 @@ def render() -> str:
                 obj.cardinality,
                 "yes" if obj.native else "no",
                 obj.rule.replace("|", "/"),
-                _what(obj, probs).replace("|", "/"),
+                _what(obj, probs, joined_into=obj.id in joined).replace("|", "/"),
             ]
             out.append("| " + " | ".join(row) + " |")
         if mapping.not_migrated:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pdmigrate.mapping.model import Mapping as MappingFile
 from pdmigrate.mapping.model import (
     MappingObject,
 )
 from pdmigrate.records import Finding
+
+if TYPE_CHECKING:
+    from pdmigrate.mapping.crossref import CrossIndex
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,12 +81,17 @@ class Applied:
 
 @dataclass(frozen=True)
 class ApplyContext:
-    """What apply needs beyond the mapping: names for subject templates, firm rules."""
+    """What apply needs beyond the mapping: names for subject templates, firm rules.
+
+    ``index`` holds the cross-object facts (:mod:`pdmigrate.mapping.crossref`);
+    :func:`~pdmigrate.mapping.apply.apply_rows` builds it when it is None.
+    """
 
     practice_name: str = "Practice"
     person_names: Mapping[str, str] = field(default_factory=dict)
     firm_name_patterns: Sequence[str] = ()
     firm_categories: Sequence[str] = ()
+    index: CrossIndex | None = None
 
 
 def source_key(mapping: MappingFile, obj: MappingObject, key: Sequence[str]) -> str:

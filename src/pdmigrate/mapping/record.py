@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from pdmigrate.mapping.crossref import join_spec, joined_ref
 from pdmigrate.mapping.fill import email_flag, fill_fields, key_values, links_for, render
 from pdmigrate.mapping.model import (
     SOURCE_ID_FIELD,
@@ -27,6 +28,9 @@ from pdmigrate.mapping.values import (
 from pdmigrate.records import Finding, Row
 from pdmigrate.transforms import Problem, TransformContext
 
+#: Link name -> the entity it points at.
+LINK_ENTITY = {"person_id": "person", "org_id": "organization", "deal_id": "deal"}
+
 
 def _record_ref(obj: MappingObject, rows: Sequence[Row]) -> Ref | None:
     link = obj.links.get("record")
@@ -40,16 +44,26 @@ def _record_ref(obj: MappingObject, rows: Sequence[Row]) -> Ref | None:
     return Ref(link.to, "|".join(values), link.match)
 
 
+def display_columns(obj: MappingObject) -> list[str]:
+    """``options.display_name``: the row's columns that name the person an activity is for."""
+    listed = obj.options.get("display_name")
+    if isinstance(listed, str):
+        return [listed]
+    return [str(c) for c in listed] if isinstance(listed, list) else []
+
+
 def _subject_names(
     obj: MappingObject, links: Mapping[str, Any], ctx: ApplyContext, rows: Sequence[Row]
 ) -> dict[str, str]:
+    """``{patient}``/``{client}``: the linked person, else the display columns, else the key."""
+    from pdmigrate.mapping.entities import first_filled
+
     names: dict[str, str] = {}
     refs = links.get("participants") or links.get("person_id")
     first = refs[0] if isinstance(refs, tuple) and refs else refs
     if isinstance(first, Ref):
         name = ctx.person_names.get(first.key)
-        row = rows[0]
-        fallback = row.get("Patient Name") or row.get("Patient") or row.get("Client Name")
+        fallback = first_filled(rows[0], display_columns(obj))
         names["patient"] = names["client"] = name or " ".join(fallback.split()) or first.key
     return names
 
@@ -80,8 +94,16 @@ def one_record(
     if isinstance(min_members, int) and len(rows) < min_members:
         return out
     by_entity = fill_fields(mapping, obj, rows, tctx, findings)
-    links = links_for(obj, rows)
+    links = links_for(obj, rows, mapping=mapping, key=key, index=ctx.index)
     record = _record_ref(obj, rows)
+    record_entity: str = entity
+    note_link: str | None = None
+    joined = joined_ref(obj, "|".join(key), rows, ctx.index)
+    if join_spec(obj) is not None:
+        record = joined[0] if joined is not None else None
+        if joined is not None and joined[1] != "record":
+            note_link = joined[1]
+            record_entity = LINK_ENTITY.get(joined[1], entity)
     if obj.cardinality == "fields_only" or record is not None:
         for ent, fields in by_entity.items():
             if ent in ("note", "file"):
@@ -90,11 +112,13 @@ def one_record(
             if ent == entity:
                 option_value(obj, rows, fields)
             if fields and target is not None:
-                out.payloads.append(Payload(obj.id, ent, skey, fields, links, where, target))
+                kind = record_entity if ent == entity else ent
+                out.payloads.append(Payload(obj.id, kind, skey, fields, links, where, target))
         if obj.pivot is not None:
             out.extend(_pivoted(mapping, obj, rows, skey, record, tctx))
         if obj.note_table is not None and rows:
-            out.extend(_table_note(mapping, obj, rows, skey, record or Ref(obj.id, "|".join(key))))
+            parent = record or Ref(obj.id, "|".join(key))
+            out.extend(_table_note(mapping, obj, rows, skey, parent, note_link))
         out.findings.extend(findings)
         return out
     note_when = obj.options.get("note_when")
@@ -118,7 +142,8 @@ def one_record(
             main["name"] = render(name_template, row)
         main.setdefault("name", " ".join(key) if entity == "organization" else None)
     elif entity == "deal":
-        entities.deal_status(mapping, obj, rows, main, tctx)
+        linked = ctx.index.latest_linked(obj.id, "|".join(key)) if ctx.index else None
+        entities.deal_status(mapping, obj, rows, main, tctx, linked=linked)
         if obj.title:
             main.setdefault("title", render(obj.title, row))
         main.setdefault("title", " ".join(key))
@@ -223,7 +248,12 @@ def _pivoted(
 
 
 def _table_note(
-    mapping: MappingFile, obj: MappingObject, rows: Sequence[Row], skey: str, parent: Ref
+    mapping: MappingFile,
+    obj: MappingObject,
+    rows: Sequence[Row],
+    skey: str,
+    parent: Ref,
+    link_name: str | None = None,
 ) -> Applied:
     spec = obj.note_table
     assert spec is not None
@@ -231,7 +261,7 @@ def _table_note(
 
     text = note_table(rows, spec.columns, spec.title)
     content = f"{marker(mapping, skey + '#table', None)}\n{text}"
-    link = {"deal": "deal_id", "organization": "org_id", "person": "person_id"}.get(
+    link = link_name or {"deal": "deal_id", "organization": "org_id", "person": "person_id"}.get(
         obj.targets[0], "deal_id"
     )
     return Applied(

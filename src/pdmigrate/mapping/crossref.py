@@ -1,0 +1,301 @@
+"""Cross-object rules of apply: small per-key indexes over other objects' rows.
+
+Some landing rules need another source object's rows: a patient's organization is
+the most frequent Facility of *their appointments*; an invoice joins *the patient's
+latest earlier treatment plan* sharing an item code; a plan is won at *its latest
+linked invoice*. :func:`build_index` reads each object's rows once and keeps only
+what those rules need, bounded by keys, not rows:
+
+* ``counts``: per (object, link) and record key, the value counts of the link
+  column among the ``via`` object's rows (``Link.via`` + ``match: most_frequent``);
+* ``candidates``: per joined object and join key, one entry per record
+  (date, record key, shared-column values) — ``options.join`` of the joining object;
+* ``joined``: per joining object, group key -> the record it joined;
+* ``linked_dates``: per joined record, the latest date of the records joined into it.
+
+Everything is pure; :class:`CrossIndex` is data only. Without an index (apply_object
+called alone) the rules take their fallbacks.
+
+``options.join`` (mapping data, copied from the profile)::
+
+    join: {to: treatment_plan_deal, by: [Patient ID], date: Invoice Date,
+           other_date: Created, share: Item Code, fallback: person_id}
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from pdmigrate.mapping.model import Link, MappingObject
+from pdmigrate.mapping.model import Mapping as MappingFile
+from pdmigrate.mapping.payload import Ref
+from pdmigrate.mapping.rollups import group_key, split_before_dot
+from pdmigrate.mapping.values import chain_of
+from pdmigrate.records import Row
+from pdmigrate.transforms import Ok, TransformContext
+
+__all__ = [
+    "CrossIndex",
+    "JoinSpec",
+    "build_index",
+    "day_of",
+    "join_spec",
+    "joined_ref",
+    "most_frequent_ref",
+    "root_ref",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class JoinSpec:
+    """``options.join``: join a group to the latest earlier record of ``to`` sharing a value."""
+
+    to: str
+    on: tuple[str, ...]
+    date: str
+    other_date: str
+    share: str | None
+    fallback: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    day: dt.date
+    seq: int
+    key: str
+    shared: frozenset[str]
+
+
+@dataclass
+class CrossIndex:
+    """Per-key facts about other objects' rows (see the module docstring)."""
+
+    counts: dict[tuple[str, str], dict[str, Counter[str]]] = field(default_factory=dict)
+    candidates: dict[str, dict[tuple[str, ...], list[_Candidate]]] = field(default_factory=dict)
+    joined: dict[str, dict[str, str]] = field(default_factory=dict)
+    linked_dates: dict[tuple[str, str], dt.date] = field(default_factory=dict)
+
+    def most_frequent(self, obj_id: str, link: str, key: str) -> str | None:
+        """The most frequent value (first seen wins a tie) for one record, or None."""
+        counts = self.counts.get((obj_id, link), {}).get(key)
+        if not counts:
+            return None
+        best = max(counts.values())
+        return next(v for v, n in counts.items() if n == best)
+
+    def latest_linked(self, obj_id: str, key: str) -> dt.date | None:
+        """The latest date of the records joined into ``obj_id``/``key``, or None."""
+        return self.linked_dates.get((obj_id, key))
+
+
+def day_of(text: str, ctx: TransformContext) -> dt.date | None:
+    """A calendar day from source text in the practice's date order, or None."""
+    if not text.strip():
+        return None
+    order = {"dmy": "(dayfirst)", "mdy": "(monthfirst)", "ymd": "(ymd)"}.get(
+        ctx.date_order or "", ""
+    )
+    result = chain_of(f"null_dates | date{order}")(text.strip(), ctx)
+    if not isinstance(result, Ok):
+        return None
+    value = result.value
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return value if isinstance(value, dt.date) else None
+
+
+def join_spec(obj: MappingObject) -> JoinSpec | None:
+    """The object's ``options.join`` as a :class:`JoinSpec` (None when absent or malformed)."""
+    raw = obj.options.get("join")
+    if not isinstance(raw, dict) or not raw.get("to") or not raw.get("date"):
+        return None
+    on = raw.get("by") or []
+    on = [on] if isinstance(on, str) else on
+    share = raw.get("share")
+    fallback = raw.get("fallback")
+    return JoinSpec(
+        to=str(raw["to"]),
+        on=tuple(str(c) for c in on),
+        date=str(raw["date"]),
+        other_date=str(raw.get("other_date") or raw["date"]),
+        share=str(share) if share else None,
+        fallback=str(fallback) if fallback else None,
+    )
+
+
+def _via_key_columns(mapping: MappingFile, obj: MappingObject, via: str) -> list[str]:
+    """Columns of ``via``'s rows that hold ``obj``'s key: a link of a ``via`` reader to ``obj``."""
+    for other in mapping.objects:
+        if other.primary != via:
+            continue
+        for link in other.links.values():
+            if link.to == obj.id and link.match in ("key", "before_dot") and link.columns:
+                return list(link.columns)
+    return list(obj.key)
+
+
+def _key_of(obj: MappingObject) -> list[str]:
+    return list(obj.group_by or obj.key)
+
+
+def build_index(
+    mapping: MappingFile, rows: Mapping[str, Sequence[Row]], ctx: TransformContext
+) -> CrossIndex:
+    """The index of every cross-object rule of ``mapping`` over ``{source object: rows}``."""
+    index = CrossIndex()
+    for obj in mapping.objects:
+        for name, link in obj.links.items():
+            if link.via is not None and link.match == "most_frequent" and link.columns:
+                _count(index, mapping, obj, name, link, rows.get(link.via, ()))
+    joins = [(o, s) for o in mapping.objects if (s := join_spec(o)) is not None]
+    for obj, spec in joins:
+        try:
+            target = mapping.object(spec.to)
+        except KeyError:
+            continue
+        if spec.to not in index.candidates and target.primary is not None:
+            index.candidates[spec.to] = _candidates(target, spec, rows.get(target.primary, ()), ctx)
+        if obj.primary is not None:
+            _join_groups(index, obj, spec, rows.get(obj.primary, ()), ctx)
+    return index
+
+
+def _count(
+    index: CrossIndex,
+    mapping: MappingFile,
+    obj: MappingObject,
+    name: str,
+    link: Link,
+    via_rows: Iterable[Row],
+) -> None:
+    key_cols = _via_key_columns(mapping, obj, link.via or "")
+    table: dict[str, Counter[str]] = {}
+    for row in via_rows:
+        key = "|".join(row.get(c).strip() for c in key_cols)
+        value = row.get(link.columns[0]).strip()
+        if key and value:
+            table.setdefault(key, Counter())[value] += 1
+    index.counts[(obj.id, name)] = table
+
+
+def _candidates(
+    target: MappingObject, spec: JoinSpec, rows: Iterable[Row], ctx: TransformContext
+) -> dict[tuple[str, ...], list[_Candidate]]:
+    """One candidate per record of ``target`` (its first row's date; shared values of all)."""
+    before_dot = target.split_key == "before_dot"
+    cols = _key_of(target)
+    seen: dict[str, tuple[tuple[str, ...], dt.date | None, int, set[str]]] = {}
+    for seq, row in enumerate(rows):
+        key = "|".join(group_key(row, cols, before_dot=before_dot))
+        if not key.strip("|"):
+            continue
+        shared = row.get(spec.share).strip() if spec.share else ""
+        if key not in seen:
+            on = tuple(row.get(c).strip() for c in spec.on)
+            seen[key] = (on, day_of(row.get(spec.other_date), ctx), seq, set())
+        if shared:
+            seen[key][3].add(shared.casefold())
+    out: dict[tuple[str, ...], list[_Candidate]] = {}
+    for key, (on, day, seq, shared_values) in seen.items():
+        if day is None or not any(on):
+            continue
+        out.setdefault(on, []).append(_Candidate(day, seq, key, frozenset(shared_values)))
+    return out
+
+
+def _join_groups(
+    index: CrossIndex,
+    obj: MappingObject,
+    spec: JoinSpec,
+    rows: Iterable[Row],
+    ctx: TransformContext,
+) -> None:
+    """Join each group of ``obj`` to its record and note the latest date joined into each."""
+    cols = _key_of(obj)
+    before_dot = obj.split_key == "before_dot"
+    groups: dict[str, tuple[tuple[str, ...], dt.date | None, set[str]]] = {}
+    for row in rows:
+        key = "|".join(group_key(row, cols, before_dot=before_dot))
+        if not key.strip("|"):
+            continue
+        day = day_of(row.get(spec.date), ctx)
+        if key not in groups:
+            groups[key] = (tuple(row.get(c).strip() for c in spec.on), day, set())
+        on, first_day, shared = groups[key]
+        if day is not None and (first_day is None or day > first_day):
+            groups[key] = (on, day, shared)
+        if spec.share and row.get(spec.share).strip():
+            shared.add(row.get(spec.share).strip().casefold())
+    found = index.candidates.get(spec.to, {})
+    joined: dict[str, str] = {}
+    for key, (on, day, shared) in groups.items():
+        if day is None:
+            continue
+        fits = [
+            c
+            for c in found.get(on, [])
+            if c.day <= day and (spec.share is None or c.shared & shared)
+        ]
+        if not fits:
+            continue
+        best = max(fits, key=lambda c: (c.day, c.seq))
+        joined[key] = best.key
+        slot = (spec.to, best.key)
+        if slot not in index.linked_dates or index.linked_dates[slot] < day:
+            index.linked_dates[slot] = day
+    index.joined[obj.id] = joined
+
+
+def joined_ref(
+    obj: MappingObject, key: str, rows: Sequence[Row], index: CrossIndex | None
+) -> tuple[Ref, str] | None:
+    """The record (ref, entity link name) a joining group updates, or its fallback's.
+
+    ``("deal_id", Ref(plan))`` when the join found a record; else the object's
+    ``fallback`` link (e.g. ``person_id``: the patient), else None.
+    """
+    spec = join_spec(obj)
+    if spec is None:
+        return None
+    hit = index.joined.get(obj.id, {}).get(key) if index is not None else None
+    if hit is not None:
+        return Ref(spec.to, hit, "key"), "record"
+    link = obj.links.get(spec.fallback or "") if spec.fallback else None  # type: ignore[call-overload]
+    if link is None or not link.columns or not rows:
+        return None
+    values = [rows[0].get(c).strip() for c in link.columns]
+    if link.match == "before_dot" and values:
+        values[0] = split_before_dot(values[0])
+    if not any(values):
+        return None
+    return Ref(link.to, "|".join(values), "key"), str(spec.fallback)
+
+
+def root_ref(mapping: MappingFile) -> Ref | None:
+    """The practice (hierarchy root) organization: the object with ``options.root``."""
+    for obj in mapping.objects:
+        if isinstance(obj.options.get("root"), str) and obj.targets[0] == "organization":
+            return Ref(obj.id, "practice", "key")
+    return None
+
+
+def most_frequent_ref(
+    mapping: MappingFile,
+    obj: MappingObject,
+    name: str,
+    link: Link,
+    key: str,
+    index: CrossIndex | None,
+) -> Ref | None:
+    """``match: most_frequent`` with ``via``: the most frequent value, else the fallback."""
+    value = index.most_frequent(obj.id, name, key) if index is not None else None
+    if value is not None:
+        return Ref(link.to, value, "key")
+    if link.fallback == "practice":
+        return root_ref(mapping)
+    if link.fallback:
+        return Ref(link.fallback, link.fallback, "root")
+    return None
