@@ -98,6 +98,7 @@ def test_daily_budget_429_raises_budget_exhausted_without_retry() -> None:
     with pytest.raises(BudgetExhausted) as info:
         run(client.persons.create({"name": "C"}))
     assert info.value.resets_at == datetime(2026, 3, 3, 0, 0, tzinfo=UTC)
+    assert "resets at 2026-03-03T00:00:00" in str(info.value)
     assert len(api.requests) == 1
     # The ledger remembers: the next call fails fast without reaching the server.
     with pytest.raises(BudgetExhausted):
@@ -328,3 +329,12 @@ def test_v1_lead_400_keeps_error_info_and_the_quoted_field() -> None:
         "POST /api/v1/leads: HTTP 400: Couldn't create lead, body is invalid.: "
         '"channel" must be a number'
     )
+
+
+def test_budget_429_with_retry_after_and_no_code_is_not_retried() -> None:
+    """Headers decide: a 429 with Retry-After but zero daily tokens left is the budget."""
+    headers = {"retry-after": "2", "x-daily-ratelimit-token-remaining": "0"}
+    client, api, _ = make(json_response(429, {"success": False, "error": "Too many"}, headers))
+    with pytest.raises(BudgetExhausted):
+        run(client.persons.create({"name": "E"}))
+    assert len(api.requests) == 1

@@ -147,8 +147,10 @@ def rate_limit_kind(headers: Mapping[str, str], body: Any) -> RateLimitKind:
         return "daily_budget"
     if code == "DAILY_REQUEST_LIMIT":
         return "fair_use"
-    if code == "RATE_LIMIT_BURST" or "retry-after" in headers:
+    if code == "RATE_LIMIT_BURST":
         return "burst"
+    # Real 429 bodies are undocumented: the daily headers decide before Retry-After does,
+    # because a budget 429 that also carries Retry-After must still never be retried.
     if headers.get("x-daily-ratelimit-token-remaining", "").strip() == "0":
         return "daily_budget"
     if headers.get("x-daily-requests-left", "").strip() == "0":
