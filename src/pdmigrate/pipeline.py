@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,6 +31,7 @@ from pdmigrate.load_items import Item, build_items
 from pdmigrate.mapping.payload import Payload
 from pdmigrate.plan.model import Plan
 from pdmigrate.prepare import prepare_target
+from pdmigrate.sample_refresh import refresh, stale_items
 from pdmigrate.state_ops import Ops, OpSpec
 
 if TYPE_CHECKING:
@@ -119,7 +121,9 @@ async def run_migration(
     open_ops = ops.conn.execute(
         "SELECT COUNT(*) FROM ops WHERE status IN ('pending', 'started')"
     ).fetchone()[0]
-    if not open_ops:
+    stale = stale_items(items, ops)  # written before (e.g. by a sample), payload changed since
+    refreshed: Counter[str] = Counter()
+    if not open_ops and not stale:
         # A finished migration: nothing to prepare, nothing to write.
         _fill(summary, ops, run_id, client)
         summary.status = "attention" if summary.failed else "done"
@@ -156,10 +160,14 @@ async def run_migration(
             res = await loader.run_stage(stage, stage_items)
             summary.reconciled += res.reconciled
             summary.unknown += res.unknown
+            if stale and not loader.stop.is_set():
+                refreshed += await refresh(loader, [i for i in stale if i.stage == stage])
     except BudgetExhausted as exc:
         summary.status = "stopped"
         summary.resets_at = exc.resets_at
     _fill(summary, ops, run_id, client)
+    for entity, n in refreshed.items():
+        summary.updated[entity] = summary.updated.get(entity, 0) + n
     if summary.status == "running":
         if loader.stop.is_set():
             summary.status = "interrupted"
