@@ -331,3 +331,31 @@ def test_server_thread_serves_and_releases_its_port() -> None:
         assert response.json()["data"]["email"] == "admin@sandbox.example"
     again = bind(server.port)
     again.close()
+
+
+def test_serve_refuses_a_db_that_is_not_sqlite(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`serve --db` on a text file exits 2 saying so, with no traceback."""
+    other = tmp_path / "garbage.db"
+    other.write_text("not a database\n" * 100, encoding="utf-8")
+    code, _out, err = _main(capsys, "sandbox", "serve", "--port", "0", "--db", str(other))
+    assert code == 2
+    assert "not a SQLite file" in err
+    assert "Traceback" not in err
+
+
+def test_serve_never_writes_into_another_sqlite_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`serve --db state.db` (someone else's SQLite file) exits 2 and leaves it untouched."""
+    import sqlite3
+
+    other = tmp_path / "state.db"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE runs (id INTEGER PRIMARY KEY)")
+    before = other.read_bytes()
+    code, _out, err = _main(capsys, "sandbox", "serve", "--port", "0", "--db", str(other))
+    assert code == 2
+    assert "a SQLite file, but not a pdmigrate sandbox" in err
+    assert other.read_bytes() == before

@@ -13,11 +13,11 @@ small and two dumps still differ when a file's bytes differ.
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 from pdmigrate.errors import UsageError
+from pdmigrate.sandbox.store import Store, check_sandbox_file
 
 BLOBS = "fileBlobs"
 
@@ -40,25 +40,13 @@ def _check_sandbox_file(path: Path) -> None:
         raise UsageError(f"{path}: no such sandbox file", hint="start one with sandbox serve --db")
     if not path.is_file():
         raise UsageError(f"{path}: is not a file")
-    try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-        try:
-            row = conn.execute(
-                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' "
-                "AND name IN ('accounts', 'records', 'tokens')"
-            ).fetchone()
-        finally:
-            conn.close()
-    except sqlite3.DatabaseError:
-        raise UsageError(f"{path}: not a SQLite file") from None
-    if row is None or int(row[0]) != 3:
-        raise UsageError(f"{path}: a SQLite file, but not a pdmigrate sandbox")
+    check_sandbox_file(path)
+    if path.stat().st_size == 0:
+        raise UsageError(f"{path}: an empty file, not a pdmigrate sandbox")
 
 
 def dump_db(path: Path) -> dict[str, Any]:
     """Every account in the sandbox file at ``path``; a UsageError if it is not one."""
-    from pdmigrate.sandbox.store import Store
-
     _check_sandbox_file(path)
     store = Store(path)
     try:

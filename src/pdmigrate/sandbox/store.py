@@ -53,12 +53,40 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pdmigrate.errors import UsageError
 from pdmigrate.sandbox.clock import Clock, SystemClock
 
 RecordId = int | str
 
 FIRST_COMPANY_ID = 1_000_001
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+_SANDBOX_TABLES = ("accounts", "records", "tokens")
+
+
+def check_sandbox_file(path: Path) -> None:
+    """Refuse a file that is not a SQLite database, or one that holds other tables.
+
+    An empty file or a database with no tables is fine (a new sandbox); anything else
+    must have the sandbox's tables, so ``--db state.db`` never writes into a workspace's
+    state database or any other SQLite file by mistake.
+    """
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            names = {
+                str(r[0])
+                for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        raise UsageError(f"{path}: not a SQLite file") from None
+    if names and not set(_SANDBOX_TABLES) <= names:
+        raise UsageError(f"{path}: a SQLite file, but not a pdmigrate sandbox")
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS accounts (company_id INTEGER PRIMARY KEY, doc TEXT NOT NULL);
@@ -137,6 +165,7 @@ class Store:
         self._depth = 0
         target = ":memory:" if db_path is None else str(db_path)
         if db_path is not None:
+            check_sandbox_file(db_path)
             db_path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(
             target, check_same_thread=False, isolation_level=None, timeout=30.0
