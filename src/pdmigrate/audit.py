@@ -23,9 +23,9 @@ from pdmigrate.audit_checks import (
     VARCHAR_LIMIT,
     Checks,
     DateOrderTally,
+    fast_check,
     norm,
-    plain_email,
-    plain_phone,
+    plain_date,
     plan_checks,
 )
 from pdmigrate.audit_model import (
@@ -44,12 +44,6 @@ from pdmigrate.profiles import Profile
 from pdmigrate.records import Finding, Row
 from pdmigrate.sources import Reader, SourceFile
 from pdmigrate.transforms import Chain, Ok, Problem, TransformContext
-from pdmigrate.transforms.contact import placeholder_reason
-
-#: Values that need no transform to be known good: plain decimals and common booleans.
-_PLAIN_NUMBER = re.compile(r"-?\d{1,15}(?:\.\d{1,6})?")
-_PLAIN_NUMBER_KINDS = frozenset({"decimal", "money"})
-_PLAIN_BOOLS = frozenset({"Y", "N", "y", "n", "Yes", "No", "YES", "NO", "TRUE", "FALSE", "1", "0"})
 
 
 class Auditor:
@@ -300,23 +294,17 @@ class Auditor:
     def _run(self, chain: Chain, kind: str, value: str) -> tuple[str | None, tuple[Problem, ...]]:
         """Apply a type's transform, cached by value: the value as text (None if it failed)
         and the problems and warnings it raised."""
-        if kind == "phone" and plain_phone(value):
-            return value, ()
-        if kind in _PLAIN_NUMBER_KINDS and _PLAIN_NUMBER.fullmatch(value):
-            return value, ()
-        if kind == "bool" and value in _PLAIN_BOOLS:
-            return value, ()
-        if kind == "email":
-            address = plain_email(value)
-            if address is not None:
-                reason = placeholder_reason(address, None)
-                if reason is None:
-                    return address, ()
-                return None, (Problem("email.placeholder", reason),)
+        fast = fast_check(kind, value)
+        if fast is not None:
+            return fast
         cache_key = (kind, value)
         hit = self._cache.get(cache_key)
         if hit is not None:
             return hit
+        if kind == "date":
+            iso = plain_date(value, self.ctx.date_order, self._today.year + 50)
+            if iso is not None:
+                return iso, ()  # not cached: birth dates rarely repeat
         result = chain(value, self.ctx)
         outcome: tuple[str | None, tuple[Problem, ...]]
         if isinstance(result, Problem):

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 
 from pdmigrate.profiles import Profile, SourceObject
 from pdmigrate.records import Finding, Severity
-from pdmigrate.transforms import Chain, parse_chain
+from pdmigrate.transforms import Chain, Problem, parse_chain
+from pdmigrate.transforms.contact import placeholder_reason
 
 #: Pipedrive's varchar limit: longer values are cut.
 VARCHAR_LIMIT = 255
@@ -268,3 +270,52 @@ class DateOrderTally:
                 )
             )
         return out
+
+
+#: Values that need no transform to be known good: plain decimals and common booleans.
+PLAIN_NUMBER = re.compile(r"-?\d{1,15}(?:\.\d{1,6})?")
+PLAIN_NUMBER_KINDS = frozenset({"decimal", "money"})
+PLAIN_BOOLS = frozenset({"Y", "N", "y", "n", "Yes", "No", "YES", "NO", "TRUE", "FALSE", "1", "0"})
+_PLAIN_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})|(\d{4})-(\d{2})-(\d{2})")
+
+
+def plain_date(value: str, order: str | None, max_year: int) -> str | None:
+    """ISO text for a plain ``D/M/YYYY`` (in ``order``: ``dmy`` or ``mdy``) or
+    ``YYYY-MM-DD`` that is a real date after 1900 and up to ``max_year``; None when the
+    full date transform must decide (placeholders, odd forms, open order)."""
+    match = _PLAIN_DATE.fullmatch(value)
+    if match is None:
+        return None
+    if match.group(4) is not None:
+        year, month, day = int(match.group(4)), int(match.group(5)), int(match.group(6))
+    elif order == "dmy":
+        year, month, day = int(match.group(3)), int(match.group(2)), int(match.group(1))
+    elif order == "mdy":
+        year, month, day = int(match.group(3)), int(match.group(1)), int(match.group(2))
+    else:
+        return None
+    if not 1900 < year <= max_year or (year, month, day) == (9999, 12, 31):
+        return None
+    try:
+        return date(year, month, day).isoformat()
+    except ValueError:
+        return None
+
+
+def fast_check(kind: str, value: str) -> tuple[str | None, tuple[Problem, ...]] | None:
+    """The audit's answer for a plainly good phone, amount, yes/no or email without
+    running its transform; None when the transform must decide."""
+    if kind == "phone" and plain_phone(value):
+        return value, ()
+    if kind in PLAIN_NUMBER_KINDS and PLAIN_NUMBER.fullmatch(value):
+        return value, ()
+    if kind == "bool" and value in PLAIN_BOOLS:
+        return value, ()
+    if kind == "email":
+        address = plain_email(value)
+        if address is not None:
+            reason = placeholder_reason(address, None)
+            if reason is None:
+                return address, ()
+            return None, (Problem("email.placeholder", reason),)
+    return None

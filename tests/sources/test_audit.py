@@ -499,17 +499,17 @@ def test_open_date_order_is_judged_once_per_column(tmp_path: Path) -> None:
 
 def test_number_and_bool_fast_paths_agree_with_the_transforms() -> None:
     """Every value the audit accepts without a transform is one the transform accepts too."""
-    from pdmigrate.audit import _PLAIN_BOOLS, _PLAIN_NUMBER
+    from pdmigrate.audit_checks import PLAIN_BOOLS, PLAIN_NUMBER
     from pdmigrate.transforms import Ok, TransformContext, parse_chain
 
     ctx = TransformContext()
-    for value in sorted(_PLAIN_BOOLS):
+    for value in sorted(PLAIN_BOOLS):
         assert isinstance(parse_chain("bool")(value, ctx), Ok), value
     for value in ["0", "-7", "40.0", "12.123456", "123456789012345"]:
-        assert _PLAIN_NUMBER.fullmatch(value)
+        assert PLAIN_NUMBER.fullmatch(value)
         for spec in ("money", "decimal"):
             assert isinstance(parse_chain(spec)(value, ctx), Ok), (spec, value)
-    assert _PLAIN_NUMBER.fullmatch("$1,234.50") is None
+    assert PLAIN_NUMBER.fullmatch("$1,234.50") is None
 
 
 def test_cli_audit_names_a_missing_exports_folder(tmp_path: Path) -> None:
@@ -528,3 +528,36 @@ def test_cli_audit_names_a_missing_exports_folder(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "pdmigrate.toml: source.exports" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("order", ["dmy", "mdy"])
+def test_date_fast_path_agrees_with_the_date_transform(order: str) -> None:
+    """Every date the audit reads without the transform, the transform reads the same."""
+    from datetime import date
+
+    from pdmigrate.audit_checks import plain_date
+    from pdmigrate.transforms import Ok, TransformContext, parse_chain
+
+    ctx = TransformContext(date_order=order)  # type: ignore[arg-type]
+    chain = parse_chain("date")
+    taken = 0
+    for year in (1899, 1900, 1901, 1980, 2024, 2076):
+        for a in (0, 1, 2, 12, 13, 29, 30, 31, 32):
+            for b in (0, 1, 2, 12, 13, 29, 31):
+                for text in (
+                    f"{a}/{b}/{year}",
+                    f"{a:02d}/{b:02d}/{year}",
+                    f"{year}-{a:02d}-{b:02d}",
+                ):
+                    fast = plain_date(text, order, 2075)
+                    if fast is None:
+                        continue
+                    taken += 1
+                    result = chain(text, ctx)
+                    assert isinstance(result, Ok), text
+                    assert result.warnings == (), text
+                    assert isinstance(result.value, date)
+                    assert result.value.isoformat() == fast
+    assert taken > 100
+    assert plain_date("01/01/1900", order, 2075) is None
+    assert plain_date("05/03/2024", None, 2075) is None
