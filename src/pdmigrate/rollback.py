@@ -135,7 +135,7 @@ async def rollback_migration(
                 continue
             bucket = _bucket(summary, action)
             if dry_run:
-                bucket.append(action.describe())
+                bucket.append(_describe(action))
                 continue
             assert run_id is not None
             op = ops.get(_stage(action), action.op_key)
@@ -148,7 +148,7 @@ async def rollback_migration(
                 ops.finish(op, "failed", error=exc.message[:500], run_id=run_id)
                 summary.errors.append({**action.describe(), "error": exc.message[:200]})
                 continue
-            bucket.append(action.describe())
+            bucket.append(_describe(action))
     except BudgetExhausted:
         summary.status = "stopped"
     if summary.status == "running":
@@ -157,15 +157,23 @@ async def rollback_migration(
     return summary
 
 
-#: Deal times Pipedrive refuses as null; it clears them itself when the status goes back.
-_STATUS_TIMES = ("won_time", "lost_time", "close_time")
+#: Fields Pipedrive refuses as null: deal times (cleared by the status change itself) and
+#: links (the record pdmigrate linked is deleted by the same rollback, or stays linked).
+_NO_NULL = frozenset({"won_time", "lost_time", "close_time", "org_id", "person_id", "deal_id"})
 
 
 def restorable(entity: str, values: dict[str, Any]) -> dict[str, Any]:
-    """The PATCH body restoring ``values`` (null deal times left to the status change)."""
-    if entity != "deal":
-        return dict(values)
-    return {k: v for k, v in values.items() if not (k in _STATUS_TIMES and v is None)}
+    """The PATCH body restoring ``values``, without the nulls Pipedrive refuses."""
+    return {k: v for k, v in values.items() if not (k in _NO_NULL and v is None)}
+
+
+def _describe(action: Action) -> dict[str, Any]:
+    out = action.describe()
+    if action.kind in ("restore", "clear"):
+        left = sorted(set(action.values) - set(restorable(action.entity, action.values)))
+        if left:
+            out["not_nulled"] = left
+    return out
 
 
 def _bucket(summary: RollbackSummary, action: Action) -> list[dict[str, Any]]:

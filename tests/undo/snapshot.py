@@ -1,7 +1,8 @@
 """Account snapshots for the undo tests: a sandbox dump with soft-deleted records taken out.
 
 Pipedrive soft-deletes (v2 ``is_deleted``, v1 ``active_flag`` false, deleted fields and
-options); the comparison treats those records as absent. ``update_time`` is the
+options); the comparison treats those records as absent, and a link to one (``org_id``,
+``person_id``, ``deal_id``) as no link. ``update_time`` is the
 server's clock, not data, and is left out; so are the token counters.
 """
 
@@ -43,6 +44,14 @@ def _deleted(db: Path) -> set[tuple[str, Any]]:
     return {(str(e), i) for e, i in rows} | {(str(e), str(i)) for e, i in rows}
 
 
+#: Link keys -> the entity they point at; a link to a soft-deleted record counts as none.
+LINKS = {"org_id": "organizations", "person_id": "persons", "deal_id": "deals"}
+
+
+def _unlink(doc: dict[str, Any], gone: set[tuple[str, Any]]) -> dict[str, Any]:
+    return {k: (None if k in LINKS and (LINKS[k], v) in gone else v) for k, v in doc.items()}
+
+
 def snapshot(db: Path) -> dict[str, list[str]]:
     """``{entity: sorted live records as JSON}`` of the sandbox's first account."""
     records: dict[str, list[dict[str, Any]]] = dump_db(db)["accounts"][0]["records"]
@@ -50,7 +59,7 @@ def snapshot(db: Path) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for entity, docs in records.items():
         live = sorted(
-            json.dumps(_clean(d), sort_keys=True)
+            json.dumps(_clean(_unlink(d, gone)), sort_keys=True)
             for d in docs
             if _live(d) and (entity, d.get("id")) not in gone
         )

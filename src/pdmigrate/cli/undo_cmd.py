@@ -207,6 +207,8 @@ def _render_rollback(data: dict[str, Any]) -> None:
     for key, verb in verbs:
         for r in data[key]:
             extra = f" fields {', '.join(r['fields'])}" if r.get("fields") else ""
+            if r.get("not_nulled"):
+                extra += f" (Pipedrive takes no null for {', '.join(r['not_nulled'])})"
             err_console.print(f"  {verb} {_ident(r)}{extra}")
     for r in data["kept"]:
         err_console.print(f"  kept {_ident(r)}: {r['why']}")
