@@ -2,8 +2,8 @@
 
 Pipedrive soft-deletes (v2 ``is_deleted``, v1 ``active_flag`` false, deleted fields and
 options); the comparison treats those records as absent, and a link to one (``org_id``,
-``person_id``, ``deal_id``) as no link. ``update_time`` is the
-server's clock, not data, and is left out; so are the token counters.
+``person_id``, ``deal_id``) as no link. ``update_time`` and
+``stage_change_time`` are the server's clock, not data, and are left out; so are the token counters.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any
 
 from pdmigrate.sandbox.dump import dump_db
 
-#: Server bookkeeping, not account data.
-SKIP_KEYS = frozenset({"update_time"})
+#: Server bookkeeping stamped by the server's clock, not account data.
+SKIP_KEYS = frozenset({"update_time", "stage_change_time"})
 
 
 def _live(doc: dict[str, Any]) -> bool:
