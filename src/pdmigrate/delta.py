@@ -28,7 +28,7 @@ second delta on the same exports finds every hash equal and writes nothing.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -37,7 +37,7 @@ from pdmigrate.delta_fetch import IdRow, fetch_children, fetch_records, id_rows
 from pdmigrate.errors import BudgetExhausted, FatalAPIError, RecordRejected, RetriableError
 from pdmigrate.load import UPDATE_ENDPOINT, Loader
 from pdmigrate.load_body import build_body, content_hash
-from pdmigrate.load_items import Item, build_items
+from pdmigrate.load_items import STAGE_OF, Item, build_items
 from pdmigrate.mapping.payload import Payload
 from pdmigrate.plan.model import Plan
 from pdmigrate.state_ops import AuditEntry, Op, Ops, OpSpec
@@ -358,12 +358,11 @@ async def _delete_gone(
     client: PipedriveClient,
     ops: Ops,
     gone: list[IdRow],
-    edited_why: Any,
+    edited_why: Callable[[IdRow, bool], str | None],
     overwrite_edited: bool,
     run_id: int,
     summary: DeltaSummary,
 ) -> None:
-    stage_of = {"organization": "organization"}
     ops.register(
         (OpSpec("delta_delete", r.entity, f"{r.entity}:{r.pipedrive_id}", "delete")
          for r in gone),
@@ -404,7 +403,7 @@ async def _delete_gone(
             ops.conn.execute(
                 "UPDATE ops SET status = 'skipped', error = 'deleted by delta: gone from the "
                 "source' WHERE stage = ? AND source_key = ?",
-                (stage_of.get(row.entity, row.entity), row.source_key),
+                (STAGE_OF.get(row.entity, row.entity), row.source_key),
             )
         ops.finish(op, "done", pipedrive_id=row.pipedrive_id, audit=audit, run_id=run_id)
         _count(summary.deleted, row.entity)

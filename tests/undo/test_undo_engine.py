@@ -86,3 +86,42 @@ async def test_delta_then_rollback_in_process(tmp_path: Path) -> None:
             problems = differences(snapshot(tmp_path / "sb.db"), before)
             assert not problems, "\n".join(problems)
     sb.close()
+
+
+@pytest.mark.anyio
+async def test_gone_records_are_reported_and_deleted_only_when_asked(tmp_path: Path) -> None:
+    """A note gone from the source: listed as gone; --delete-missing deletes it, audited."""
+    sb = sandbox(tmp_path / "sb.db")
+    plan = hand_plan()
+    gone_key = sk("journal", "1003")
+    fewer = [p for p in hand_payloads() if p.source_key != gone_key]
+    with State(tmp_path / "state.db") as st:
+        ops = Ops(st)
+        async with client_for(sb) as client:
+            await run_migration(client, ops, plan=plan, payloads=hand_payloads(),
+                                run_id=st.start_run("run"), account="sb")  # fmt: skip
+            note_id = ops.id_map("note")[("note", gone_key)]
+            kept = await delta_migration(client, ops, plan=plan, payloads=fewer,
+                                         run_id=st.start_run("delta"), account="sb")  # fmt: skip
+            assert kept.gone == [
+                {"entity": "note", "source_key": gone_key, "pipedrive_id": note_id}
+            ]
+            assert kept.deleted == {}
+            assert ("note", gone_key) in ops.id_map()
+            run_id = st.start_run("delta")
+            removed = await delta_migration(client, ops, plan=plan, payloads=fewer, run_id=run_id,
+                                            account="sb", delete_missing=True)  # fmt: skip
+            assert removed.deleted == {"note": 1}
+            assert ("note", gone_key) not in ops.id_map()
+            notes = [n async for n in client.notes.list()]
+            assert note_id not in {str(n["id"]) for n in notes}
+            audit = st.conn.execute(
+                "SELECT entity, pipedrive_id, field FROM audit WHERE run_id = ?", (run_id,)
+            ).fetchall()
+            assert audit == [("note", note_id, "deleted")]
+            # Rolling everything back afterwards still works (the note is already gone).
+            undo = plan_rollback(ops, selected_runs(ops, None, True), account="sb", schema=True)
+            r = await rollback_migration(client, ops, undo, run_id=st.start_run("rollback"),
+                                         dry_run=False)  # fmt: skip
+            assert r.errors == []
+    sb.close()
