@@ -1,6 +1,6 @@
 """Sample, verify and demo on a synth corepractice workspace against its embedded sandbox.
 
-One module fixture runs the demo flow for one profile (synth 30 patients, init, audit,
+The ``flow`` fixture (conftest) runs the demo flow for one profile (synth 30 patients, init, audit,
 map, confirm, plan, sample, run, verify, report); the tests read what it left and then
 tamper with the sandbox behind the tool's back.
 """
@@ -16,19 +16,13 @@ import pytest
 from click.testing import CliRunner
 
 from pdmigrate.cli import proof_cmd
-from pdmigrate.demo import DemoResult, run_system
+from pdmigrate.demo import DemoResult
 from pdmigrate.verify import BUCKETS
 from pdmigrate.workspace import load_workspace
 
 SAMPLE, VERIFY = proof_cmd.COMMANDS
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def flow(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
-    """The demo flow for corepractice (30 patients, seed 1)."""
-    return run_system("corepractice", tmp_path_factory.mktemp("proof"), patients=30)
 
 
 def _manifest(res: DemoResult) -> dict[str, Any]:
