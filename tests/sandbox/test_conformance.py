@@ -152,7 +152,10 @@ def _walk_v2_entities(call: Walk) -> dict[str, int]:
     cursor = page["additional_data"]["next_cursor"]
     assert isinstance(cursor, str)
     call("GET", f"/api/v2/persons?limit=1&cursor={cursor}")
-    call("GET", "/api/v2/deals/archived")
+    old = call("POST", "/api/v2/deals", json={"title": "Old plan"})
+    call("PATCH", f"/api/v2/deals/{old['id']}", json={"is_archived": True})
+    archived = call("GET", "/api/v2/deals/archived")
+    assert [d["id"] for d in archived] == [old["id"]]
     patches = {
         "persons": {"name": "Ada King"},
         "organizations": {"name": "Harbour Dental Group"},

@@ -49,8 +49,8 @@ class SpecDeviation:
 
 
 def _entity(name: str) -> tuple[str, ...]:
-    """Create, list, get, update and delete of one v2 entity."""
-    return (f"* /{name}", f"* /{name}/{{id}}")
+    """Create, list (also archived), get, update and delete of one v2 entity."""
+    return (f"* /{name}", f"* /{name}/{{id}}", f"GET /{name}/archived")
 
 
 # What "unset is null" means below: the v2 spec types these response properties as
