@@ -194,8 +194,8 @@ def verify_workspace(
 ) -> dict[str, Any]:
     """Reconcile and compare (see the module docstring); return the ``--json`` summary."""
     from pdmigrate.mapping.gather import read_rows
-    from pdmigrate.plan.source import read_source
     from pdmigrate.plan.payloads import run_payloads
+    from pdmigrate.plan.source import read_source
     from pdmigrate.plan.store import load_plan
     from pdmigrate.profiles import load_profile
 
