@@ -247,6 +247,15 @@ async def delta_migration(
         built = build_body(item.payload, ctx)
         patch, old = field_patch(built.body, rec)
         if not patch:
+            if op_key in started and not dry_run:
+                # Our crashed write had landed: record its result now.
+                done = ops.get(f"delta_{item.stage}", op_key)
+                assert done is not None
+                ops.finish(done, "done", pipedrive_id=row.pipedrive_id, run_id=run_id,
+                           id_map=(item.entity, item.source_key, row.pipedrive_id, digest,
+                                   str(rec.get("update_time") or "") or None))  # fmt: skip
+                _count(summary.updated, item.entity)
+                continue
             if not dry_run:
                 _set_hash(ops, row, digest)
             summary.unchanged += 1
@@ -315,6 +324,16 @@ async def _update(
     summary: DeltaSummary,
 ) -> bool:
     pid: int | str = int(row.pipedrive_id) if row.pipedrive_id.isdigit() else row.pipedrive_id
+    if op.status == "pending":
+        # Old values go to the audit log with the intent, before the call: a crash after the
+        # PATCH landed must not lose what rollback restores.
+        ops.append_audit(
+            [AuditEntry(item.entity, row.pipedrive_id, field=k, old_value=old.get(k),
+                        new_value=v, op_id=op.id, source_object=item.payload.object,
+                        source_key=item.source_key)
+             for k, v in patch.items()],
+            run_id,
+        )  # fmt: skip
     ops.mark_started([op.id], run_id)
     try:
         resp = await client.call(UPDATE_ENDPOINT[item.stage], path_params={"id": pid}, json=patch)
@@ -343,12 +362,7 @@ async def _update(
         return False  # stays started: the next delta sends it again
     record = resp.data if isinstance(resp.data, dict) else {}
     utime = record.get("update_time")
-    audit = [
-        AuditEntry(item.entity, row.pipedrive_id, field=k, old_value=old.get(k), new_value=v,
-                   op_id=op.id, source_object=item.payload.object, source_key=item.source_key)
-        for k, v in patch.items()
-    ]  # fmt: skip
-    ops.finish(op, "done", pipedrive_id=row.pipedrive_id, audit=audit, run_id=run_id,
+    ops.finish(op, "done", pipedrive_id=row.pipedrive_id, run_id=run_id,
                id_map=(item.entity, item.source_key, row.pipedrive_id, digest,
                        None if utime is None else str(utime)))  # fmt: skip
     return True

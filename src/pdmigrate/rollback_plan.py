@@ -105,9 +105,12 @@ def plan_rollback(
     if not runs:
         return []
     marks = ", ".join("?" for _ in runs)
+    # Audit rows of an update whose call Pipedrive refused (op failed) changed nothing.
     rows = ops.conn.execute(
-        "SELECT id, op_id, source_object, source_key, entity, pipedrive_id, field, old_value, "
-        f"new_value FROM audit WHERE run_id IN ({marks}) ORDER BY id",
+        "SELECT a.id, a.op_id, a.source_object, a.source_key, a.entity, a.pipedrive_id, "
+        "a.field, a.old_value, a.new_value FROM audit a LEFT JOIN ops o ON o.id = a.op_id "
+        f"WHERE a.run_id IN ({marks}) AND NOT (a.field IS NOT NULL AND o.status = 'failed') "
+        "ORDER BY a.id",
         list(runs),
     ).fetchall()
     origin = {

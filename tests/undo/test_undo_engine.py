@@ -7,6 +7,7 @@ one new person, a rollback of the delta alone, then of everything.
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,12 +15,15 @@ from tests.engine.loadkit import client_for, hand_payloads, hand_plan, sandbox, 
 from tests.undo.snapshot import differences, snapshot
 
 from pdmigrate.delta import delta_migration
+from pdmigrate.load_body import content_hash
+from pdmigrate.load_items import build_items
 from pdmigrate.mapping.payload import Payload, Ref
 from pdmigrate.pipeline import run_migration
 from pdmigrate.rollback import rollback_migration
 from pdmigrate.rollback_plan import plan_rollback, selected_runs
+from pdmigrate.sandbox.clock import FakeClock
 from pdmigrate.state import State
-from pdmigrate.state_ops import Ops
+from pdmigrate.state_ops import Ops, OpSpec
 
 
 def _changed(payloads: list[Payload]) -> list[Payload]:
@@ -124,4 +128,44 @@ async def test_gone_records_are_reported_and_deleted_only_when_asked(tmp_path: P
             r = await rollback_migration(client, ops, undo, run_id=st.start_run("rollback"),
                                          dry_run=False)  # fmt: skip
             assert r.errors == []
+    sb.close()
+
+
+@pytest.mark.anyio
+async def test_delta_resumes_its_own_in_flight_update_without_calling_it_an_edit(
+    tmp_path: Path,
+) -> None:
+    """A delta killed after its PATCH landed: the next delta finishes it, no 'edited' flag."""
+    clock = FakeClock(datetime(2026, 3, 1, 9, 0, tzinfo=UTC))
+    sb = sandbox(tmp_path / "sb.db", clock=clock)
+    plan = hand_plan()
+    changed = _changed(hand_payloads())
+    key = sk("client", "1001")
+    with State(tmp_path / "state.db") as st:
+        ops = Ops(st)
+        async with client_for(sb) as client:
+            await run_migration(client, ops, plan=plan, payloads=hand_payloads(),
+                                run_id=st.start_run("run"), account="sb")  # fmt: skip
+            clock.advance(3600)
+            # The crashed delta: intent committed, PATCH sent, result never recorded.
+            crashed = st.start_run("delta")
+            item = next(i for i in build_items(changed, plan)[0] if i.source_key == key)
+            op_key = f"{key}@{content_hash(item.payload)}"
+            ops.register([OpSpec("delta_person", "person", op_key, "update")], crashed)
+            op = ops.get("delta_person", op_key)
+            assert op is not None
+            ops.mark_started([op.id], crashed)
+            pid = int(ops.id_map("person")[("person", key)])
+            status_key = ops.field_keys("sb")[("person", "Patient Status")]
+            await client.persons.update(
+                pid, {"custom_fields": {status_key.key: status_key.options["Inactive"]}}
+            )
+            clock.advance(60)
+            resumed = await delta_migration(client, ops, plan=plan, payloads=changed,
+                                            run_id=st.start_run("delta"), account="sb")  # fmt: skip
+            assert resumed.edited == []
+            assert resumed.updated == {"person": 1, "deal": 1}
+            done = ops.get("delta_person", op_key)
+            assert done is not None
+            assert done.status == "done"
     sb.close()
