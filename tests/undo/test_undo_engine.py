@@ -169,3 +169,29 @@ async def test_delta_resumes_its_own_in_flight_update_without_calling_it_an_edit
             assert done is not None
             assert done.status == "done"
     sb.close()
+
+
+@pytest.mark.anyio
+async def test_object_and_records_narrow_the_rollback(tmp_path: Path) -> None:
+    """--object journal plans only the notes; --records plans only the listed keys; no schema."""
+    sb = sandbox(tmp_path / "sb.db")
+    with State(tmp_path / "state.db") as st:
+        ops = Ops(st)
+        async with client_for(sb) as client:
+            await run_migration(client, ops, plan=hand_plan(), payloads=hand_payloads(),
+                                run_id=st.start_run("run"), account="sb")  # fmt: skip
+        runs = selected_runs(ops, None, True)
+        notes = plan_rollback(ops, runs, account="sb", objects={"journal"}, schema=True)
+        assert sorted((a.kind, a.entity, a.source_key) for a in notes) == [
+            ("delete", "note", sk("journal", str(1000 + n))) for n in range(6)
+        ]
+        picked = {sk("matter", "1001.001"), sk("client", "1001")}
+        subset = plan_rollback(ops, runs, account="sb", records=picked)
+        assert [(a.entity, a.source_key) for a in subset] == [
+            ("deal", sk("matter", "1001.001")),
+            ("person", sk("client", "1001")),
+        ]
+        everything = plan_rollback(ops, runs, account="sb", schema=True)
+        kinds = {a.entity for a in everything if a.kind == "schema"}
+        assert kinds == {"stage", "pipeline", "activity_type", "field"}
+    sb.close()
