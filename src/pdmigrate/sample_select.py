@@ -3,7 +3,9 @@
 Strata (issue 7): people of every organization (or location), deals in every
 pipeline stage and status, activities of every type and done state, notes, files,
 leads, every custom field with a value, and every kind of row the audit flagged
-(``quarantine.csv`` codes matched by ``file:line``). Each record payload covers the
+(``quarantine.csv`` codes matched by ``file:line``) or that the audit warns about and
+the payload shows (HTML content, values over 255 characters, people without email or
+with several phones). Each record payload covers the
 strata it belongs to; the greedy picks the record that covers most uncovered
 strata (ties broken by a hash of ``seed`` and the source key, so the same seed gives
 the same slice), adds it with everything it needs (:func:`closure`: the records its
@@ -15,6 +17,7 @@ the entities with no record at all, are listed.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -27,6 +30,7 @@ __all__ = ["EXPECTED_ENTITIES", "Selection", "closure", "select", "strata_of"]
 
 #: Entities a representative sample should show when the exports have them.
 EXPECTED_ENTITIES = ("person", "deal", "activity", "note", "file")
+_HTML = re.compile(r"<(p|br|div|b|i|ul|li|table|span)\b", re.I)
 _NOT_CUSTOM = frozenset({SOURCE_ID_FIELD, "first_name", "last_name", "type", "done"})
 
 
@@ -72,6 +76,22 @@ def strata_of(p: Payload, flagged: Mapping[str, Sequence[str]]) -> set[str]:
         out.add(f"{p.entity} with custom field {name}")
     for code in flagged.get(p.where, ()):
         out.add(f"audit flagged {code}")
+    out |= _awkward(p)
+    return out
+
+
+def _awkward(p: Payload) -> set[str]:
+    """Awkward values the audit warns about, recognised in the payload itself."""
+    out: set[str] = set()
+    for name, value in p.fields.items():
+        if isinstance(value, str) and len(value) > 255:
+            out.add(f"awkward: {p.entity} value over 255 characters")
+        if isinstance(value, str) and name in ("content", "note") and _HTML.search(value):
+            out.add(f"awkward: {p.entity} with HTML content")
+    if p.entity == "person" and not p.fields.get("emails"):
+        out.add("awkward: person without email")
+    if p.entity == "person" and len(p.fields.get("phones") or []) > 1:
+        out.add("awkward: person with several phones")
     return out
 
 

@@ -110,3 +110,15 @@ def test_run_after_sample_creates_only_the_rest_and_updates_changed_sample_recor
         ).fetchall()
     assert len(audit) == 1
     assert audit[0][2] == '"Renamed Person"'
+
+
+def test_awkward_values_are_strata_of_their_own() -> None:
+    """HTML notes, long values and people without email are strata the sample must show."""
+    note = Payload("journal", "note", sk("journal", "9"), {"content": "<p>Call <b>back</b></p>"})
+    long = Payload("client", "person", sk("client", "9"), {"name": "A", "Comments": "x" * 300})
+    strata = strata_of(note, {}) | strata_of(long, {"clients.csv:4": ["orphan"]})
+    assert "awkward: note with HTML content" in strata
+    assert "awkward: person value over 255 characters" in strata
+    assert "awkward: person without email" in strata
+    flagged = replace(long, where="clients.csv:4")
+    assert "audit flagged orphan" in strata_of(flagged, {"clients.csv:4": ["orphan"]})
