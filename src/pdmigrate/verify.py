@@ -6,10 +6,11 @@ record lands in exactly one bucket (:data:`BUCKETS`): ``migrated`` (written, or
 linked to a person already in the account), ``merged`` (a duplicate folded into the
 kept record), ``skipped`` (by a mapping filter, decisions.csv or the engine's rules),
 ``failed`` (Pipedrive refused it, or what it hangs on was not written),
-``quarantined`` (never sent: no op reached it). ``source`` is their sum: the records
-the object produced (rows, or groups of rows for grouped objects) plus the rows the
-mapping's filters leave out. Field-only rows (a health fund, an invoice total) are
-counted with the record they fill.
+``quarantined`` (never sent: no op reached it). ``source`` is their sum: every
+record the object made (a row, or a group of rows for grouped objects; records
+folded into one each counted in that record's bucket) plus the rows the mapping's
+filters leave out. Field-only rows (a health fund, an invoice total) are counted with
+the record they fill.
 
 Then ``found`` counts the migrated records read back from Pipedrive (``ids=`` batch
 gets and paged listings only, :mod:`pdmigrate.verify_read`), ``links`` the links
@@ -70,13 +71,16 @@ def reconcile(
     merges: Mapping[str, str],
     excluded: Mapping[tuple[str, str], int],
 ) -> dict[str, dict[str, Any]]:
-    """``{object: {source, bucket...}}`` (see the module docstring). Pure."""
+    """``{object: {source, bucket...}}`` (see the module docstring). Pure.
+
+    Every payload counts (several payloads of one record each count, in the record's
+    bucket); ``excluded`` rows (mapping filters) are skipped.
+    """
     by_slot = {(i.entity, i.source_key): i for i in items if i.stage != "org_parent"}
     by_op = {(i.stage, i.source_key): i for i in items}
     multi: dict[str, set[str]] = {}
     for p in raw:
         multi.setdefault(p.object, set()).add(p.entity)
-    seen: set[tuple[str, str, str]] = set()
     out: dict[str, dict[str, Any]] = {}
 
     def count(name: str, bucket: str, n: int = 1) -> None:
@@ -85,10 +89,6 @@ def reconcile(
         row["source"] += n
 
     for p in raw:
-        slot = (p.object, p.entity, p.source_key)
-        if slot in seen:
-            continue
-        seen.add(slot)
         name = _name(p.object, p.entity, multi)
         if p.entity in DROPPED:  # staff become owners, pipelines the target preparation
             count(name, "skipped")
@@ -246,7 +246,12 @@ def verify_workspace(
         state.close()
         raise
     objects = reconcile(
-        list(source.payloads), items, index, statuses, plan.merges, _excluded(mapping, rows)
+        list(source.payloads),
+        items,
+        index,
+        statuses,
+        plan.merges,
+        _excluded(mapping, rows),
     )
     multi: dict[str, set[str]] = {}
     for p in source.payloads:
