@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -36,13 +36,30 @@ def person_name(obj: MappingObject, fields: dict[str, Any], row: Row, *, firm: b
             fields["name"] = full
 
 
-def is_firm(row: Row, patterns: Sequence[str], categories: Sequence[str]) -> bool:
-    """A client row is a firm by its name patterns or its Category (landing rules §4)."""
-    name = row.get("Name")
-    if any(re.search(p, name, flags=re.IGNORECASE) for p in patterns):
+def is_firm(
+    row: Row,
+    patterns: Sequence[str],
+    categories: Sequence[str],
+    columns: Mapping[str, Any] | None = None,
+) -> bool:
+    """A client row is a firm by its name patterns or its category (landing rules §4).
+
+    ``columns`` is the object's ``options.firm_columns`` (``{name: Name, category:
+    Category}``); an object without it has no firm rows.
+    """
+    if not columns:
+        return False
+    name = row.get(str(columns.get("name") or ""))
+    if name and any(re.search(p, name, flags=re.IGNORECASE) for p in patterns):
         return True
-    category = normalise_key(row.get("Category"))
+    category = normalise_key(row.get(str(columns.get("category") or "")))
     return bool(category) and category in {normalise_key(c) for c in categories}
+
+
+def firm_columns(obj: MappingObject) -> Mapping[str, Any] | None:
+    """The object's ``options.firm_columns`` (None when it has none)."""
+    spec = obj.options.get("firm_columns")
+    return spec if isinstance(spec, dict) else None
 
 
 # --- deals --------------------------------------------------------------------------
@@ -91,8 +108,8 @@ def pipeline_for(mapping: MappingFile, obj: MappingObject, rows: Sequence[Row]) 
     status = obj.status
     if status is None or not status.selector:
         return obj.pipeline
-    code_col = next((ln.columns[0] for ln in obj.fields if "code" in ln.field.lower()), "Code")
-    fee_col = next((ln.columns[0] for ln in obj.fields if ln.field == "value"), "Fee")
+    code_col = next((ln.columns[0] for ln in obj.fields if "code" in ln.field.lower()), "")
+    fee_col = next((ln.columns[0] for ln in obj.fields if ln.field == "value"), "")
     best = max(rows, key=lambda r: as_decimal(r.get(fee_col).replace("$", "")) or 0)
     code = best.get(code_col).strip().upper()
     for name, ranges in status.selector.items():
@@ -147,7 +164,7 @@ def deal_status(
         chosen = (rows[0], status.default)
     row, rule = chosen
     outcome = rule.status
-    if rule.when_paid is not None and _paid(rows):
+    if rule.when_paid is not None and _paid(rows, obj.options.get("paid_column")):
         outcome = rule.when_paid
     fields["status"] = outcome
     if outcome == "open":
@@ -175,8 +192,11 @@ def deal_status(
         fields["value"] = 0
 
 
-def _paid(rows: Sequence[Row]) -> bool:
-    total = sum((as_decimal(r.get("Paid").replace("$", "").replace(",", "")) or 0 for r in rows), 0)
+def _paid(rows: Sequence[Row], column: Any) -> bool:
+    """True when ``options.paid_column`` sums above zero over the group."""
+    if not isinstance(column, str):
+        return False
+    total = sum((as_decimal(r.get(column).replace("$", "").replace(",", "")) or 0 for r in rows), 0)
     return bool(total and total > 0)
 
 

@@ -4,7 +4,8 @@ The profile's own matcher (:func:`pdmigrate.profiles.match.map_columns`) knows e
 column's documented name and aliases. Real exports drift further: ``Pt Last``,
 ``Birth Dt``, ``Zip/Postal``, ``Mobile #``. Here every header and every candidate is
 first rewritten word by word through a synonym table (``dt`` -> ``date``, ``pt`` ->
-``patient``, ``cell`` -> ``mobile``...), then compared with rapidfuzz. A header the
+``patient``, ``cell`` -> ``mobile``, ``booking`` -> ``appointment``...) and plurals
+folded (``codes`` -> ``code``; not ``status``), then compared with rapidfuzz. A header the
 profile already matched keeps its match; the rest are matched one-to-one, best
 score first. Scores are in [0, 1] and become the confidence of the proposed line.
 """
@@ -92,7 +93,14 @@ SYNONYMS: dict[str, str] = {
     "dentist": "provider",
     "practitioner": "provider",
     "tkpr": "timekeeper",
-    "ref": "referring",
+    "ref": "number",
+    "reference": "number",
+    "ref source": "referring source",
+    "ref by": "referring source",
+    "referred by": "referring source",
+    "referred from": "referring source",
+    "referrer": "referring source",
+    "referral type": "referring source",
     "referral": "referring",
     "ins": "insurance",
     "insurer": "insurance",
@@ -121,6 +129,85 @@ SYNONYMS: dict[str, str] = {
     "atty": "attorney",
     "resp": "responsible",
     "yn": "",
+    # general abbreviations of practice-management and accounting exports
+    "dob": "date of birth",
+    "e-mail": "email",
+    "mobile phone": "mobile",
+    "cell phone": "mobile",
+    "sms": "mobile",
+    "postcode zip": "postcode",
+    "inv": "invoice",
+    "invc": "invoice",
+    "pmt": "payment",
+    "pymt": "payment",
+    "paymt": "payment",
+    "acct": "account",
+    "co": "company",
+    "org": "company",
+    "organisation": "company",
+    "organization": "company",
+    "firm": "company",
+    "employer name": "employer",
+    "loc": "location",
+    "clinic": "location",
+    "office": "location",
+    "rm": "room",
+    "cat": "category",
+    "typ": "type",
+    "src": "source",
+    "nm": "name",
+    "sex": "gender",
+    "proc": "procedure",
+    "tx": "treatment",
+    "trt": "treatment",
+    "serv": "service",
+    "srv": "service",
+    "mins": "minutes",
+    "min": "minutes",
+    "minute": "minutes",
+    "hr": "hours",
+    "hour": "hours",
+    "yr": "year",
+    "pct": "%",
+    "percent": "%",
+    "percentage": "%",
+    "est": "estimate",
+    "estd": "estimate",
+    "pd": "paid",
+    "dept": "department",
+    "grp": "group",
+    "prac": "practice",
+    "pract": "practice",
+    "memo": "notes",
+    "comment": "notes",
+    "comments": "notes",
+    "remarks": "notes",
+    "upd": "updated",
+    "mod": "modified",
+    "lawyer": "timekeeper",
+    "solicitor": "timekeeper",
+    "attorney": "timekeeper",
+    "prim": "primary",
+    "orig": "originating",
+    "sec": "secondary",
+    "opening": "open",
+    "closing": "close",
+    "summary": "description",
+    "charge": "fee",
+    "kind": "type",
+    "indicator": "metric",
+    "kpi": "metric",
+    "result": "value",
+    "tp": "planned",
+    "treatment plan": "planned",
+    "booking": "appointment",
+    "booked": "appointment",
+    "begins": "start",
+    "starts": "start",
+    "from": "start",
+    "ends": "end",
+    "start time": "start",
+    "end time": "end",
 }
 
 _SPLIT = re.compile(r"[\s/]+")
@@ -142,6 +229,17 @@ def canonical(text: str) -> str:
     return _rewrite(once.split())
 
 
+#: Word endings that are not plurals (``status``, ``address``, ``diagnosis``).
+_NOT_PLURAL = ("ss", "us", "is", "'s")
+
+
+def _singular(word: str) -> str:
+    """``codes`` -> ``code``, ``notes`` -> ``note``; short words and non-plurals unchanged."""
+    if len(word) > 3 and word.endswith("s") and not word.endswith(_NOT_PLURAL):
+        return word[:-1]
+    return word
+
+
 def _rewrite(words: list[str]) -> str:
     out: list[str] = []
     i = 0
@@ -156,7 +254,7 @@ def _rewrite(words: list[str]) -> str:
             out.append(words[i])
             i += 1
     deduped: list[str] = []
-    for word in out:
+    for word in (_singular(w) for w in out):
         if not deduped or deduped[-1] != word:
             deduped.append(word)
     return " ".join(deduped)

@@ -53,6 +53,7 @@ from pdmigrate.mapping.model import (
     Mapping as MappingFile,
 )
 from pdmigrate.mapping.names import equivalent_name
+from pdmigrate.mapping.samples import Proposal, ReviewItem, TableSample
 from pdmigrate.mapping.sniff import sniff
 from pdmigrate.profiles.model import Landing, Profile, SourceObject
 
@@ -61,47 +62,7 @@ GOVERNMENT_ID = "government or health-scheme identifier: no CRM use (landing rul
 REVIEW_BELOW = 0.8
 RECORD_CARDINALITIES = frozenset({"one_to_one", "grouped", "one_to_many"})
 
-
-@dataclass(frozen=True, slots=True)
-class TableSample:
-    """What the proposal sees of one export file (no row is kept beyond the sample)."""
-
-    name: str
-    object: str | None
-    headers: tuple[str, ...]
-    samples: Mapping[str, Sequence[str]] = field(default_factory=dict)
-    distinct: Mapping[str, Sequence[str] | None] = field(default_factory=dict)
-    rows: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class ReviewItem:
-    """One thing the user should look at: a low-confidence line or an unmapped value."""
-
-    object: str
-    column: str
-    field: str
-    confidence: float
-    reason: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready."""
-        return {
-            "object": self.object,
-            "column": self.column,
-            "field": self.field,
-            "confidence": self.confidence,
-            "reason": self.reason,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class Proposal:
-    """The proposed mapping and what needs review."""
-
-    mapping: MappingFile
-    review: tuple[ReviewItem, ...]
-    unknown_files: tuple[str, ...] = ()
+__all__ = ["REVIEW_BELOW", "Proposal", "ReviewItem", "TableSample", "propose"]
 
 
 @dataclass

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pdmigrate.mapping.crossref import join_spec, joined_ref
+from pdmigrate.mapping.entities import first_filled
 from pdmigrate.mapping.fill import email_flag, fill_fields, key_values, links_for, render
 from pdmigrate.mapping.model import (
     SOURCE_ID_FIELD,
@@ -56,7 +57,6 @@ def _subject_names(
     obj: MappingObject, links: Mapping[str, Any], ctx: ApplyContext, rows: Sequence[Row]
 ) -> dict[str, str]:
     """``{patient}``/``{client}``: the linked person, else the display columns, else the key."""
-    from pdmigrate.mapping.entities import first_filled
 
     names: dict[str, str] = {}
     refs = links.get("participants") or links.get("person_id")
@@ -85,9 +85,10 @@ def one_record(
     skey = source_key(mapping, obj, key)
     where = row.where
     entity = obj.targets[0]
-    firm = entities.is_firm(row, ctx.firm_name_patterns, ctx.firm_categories)
+    firm_cols = entities.firm_columns(obj)
+    firm = entities.is_firm(row, ctx.firm_name_patterns, ctx.firm_categories, firm_cols)
     if "firm_test" in obj.options and not any(
-        entities.is_firm(r, ctx.firm_name_patterns, ctx.firm_categories) for r in rows
+        entities.is_firm(r, ctx.firm_name_patterns, ctx.firm_categories, firm_cols) for r in rows
     ):
         return out
     min_members = obj.options.get("min_members")
@@ -315,20 +316,23 @@ def reference(mapping: MappingFile, obj: MappingObject, rows: Sequence[Row]) -> 
                 )
             )
         return out
+    cols = obj.options.get("user_columns")
+    cols = cols if isinstance(cols, dict) else {}
+
+    def pick(row: Row, role: str) -> str:
+        listed = cols.get(role) or []
+        listed = [listed] if isinstance(listed, str) else listed
+        return " ".join(first_filled(row, [str(c) for c in listed]).split())
+
     for row in rows:
         key = key_values(obj, row) if obj.key else [str(row.line)]
-        name = " ".join(row.get("Name").split()) or " ".join(
-            x
-            for x in (
-                row.get("First Name") or row.get("First"),
-                row.get("Last Name") or row.get("Last"),
-            )
-            if x
+        name = pick(row, "name") or " ".join(
+            x for x in (pick(row, "first"), pick(row, "last")) if x
         )
-        active = row.get("Active").strip().casefold() not in {"n", "no", "false", "0", "inactive"}
+        active = pick(row, "active").casefold() not in {"n", "no", "false", "0", "inactive"}
         fields: dict[str, Any] = {
             "name": name,
-            "email": row.get("Email").strip() or None,
+            "email": pick(row, "email") or None,
             "active": active,
         }
         for entity in obj.targets:
@@ -349,13 +353,23 @@ def deal_products(mapping: MappingFile, obj: MappingObject, rows: Sequence[Row])
     out = Applied()
     tctx = transform_context(mapping)
     deal_obj = next((o for o in mapping.objects if "deal" in o.targets[:1] and o.key), None)
+    spec = obj.options.get("line_items")
+    if not isinstance(spec, dict):
+        return out
+
+    def cols(role: str) -> list[str]:
+        listed = spec.get(role) or []
+        return [str(c) for c in ([listed] if isinstance(listed, str) else listed)]
+
     for row in rows:
-        code = row.get("Service Code").strip() or row.get("Code").strip()
-        invoice = row.get("Invoice No").strip()
+        code = first_filled(row, cols("product")).strip()
+        invoice = first_filled(row, cols("deal")).strip()
         if not code or not invoice:
             continue
-        qty = chain_of("decimal")(row.get("Qty") or "1", tctx)
-        price = chain_of(f"money({mapping.settings.currency}, number)")(row.get("Unit Price"), tctx)
+        qty = chain_of("decimal")(first_filled(row, cols("quantity")) or "1", tctx)
+        price = chain_of(f"money({mapping.settings.currency}, number)")(
+            first_filled(row, cols("price")), tctx
+        )
         fields = {
             "quantity": float(as_decimal(qty.value) or 1) if not isinstance(qty, Problem) else 1.0,
             "item_price": float(as_decimal(price.value) or 0)
@@ -369,7 +383,7 @@ def deal_products(mapping: MappingFile, obj: MappingObject, rows: Sequence[Row])
             Payload(
                 obj.id,
                 "deal_product",
-                f"{mapping.profile}/{obj.id}/{invoice}|{row.get('Line No')}",
+                f"{mapping.profile}/{obj.id}/{invoice}|{first_filled(row, cols('line'))}",
                 fields,
                 links,
                 row.where,

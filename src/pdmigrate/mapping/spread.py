@@ -73,14 +73,17 @@ def apply_constant_across(
     ctx: ApplyContext,
 ) -> Applied:
     """Field updates of a ``constant_across`` object: client-level or per matter (see above)."""
-    from pdmigrate.mapping.entities import is_firm
+    from pdmigrate.mapping.entities import firm_columns, is_firm
 
     out = Applied()
     deal = _deal_record(mapping, obj)
     for (client,), group in group_rows(rows, obj.key[:1], before_dot=True).items():
         findings: list[Finding] = []
         per_row = [fill_fields(mapping, obj, [r], tctx, findings) for r in group]
-        firm = any(is_firm(r, ctx.firm_name_patterns, ctx.firm_categories) for r in group)
+        firm = any(
+            is_firm(r, ctx.firm_name_patterns, ctx.firm_categories, firm_columns(obj))
+            for r in group
+        )
         client_fields: dict[str, dict[str, Any]] = {}
         varying: set[tuple[str, str]] = set()
         for line in obj.fields:
