@@ -8,7 +8,8 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from pdmigrate.cli import cli
+from pdmigrate.cli import cli, render_error
+from pdmigrate.errors import ConfigError
 
 CONTRACT = [
     "init", "audit", "map", "confirm", "plan", "sample", "run", "delta", "status",
@@ -38,3 +39,11 @@ def test_unbuilt_command_says_not_available_and_exits_2() -> None:
     assert proc.returncode == 2
     assert "not available yet" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_error_messages_keep_square_brackets(capsys: pytest.CaptureFixture[str]) -> None:
+    """A message naming `[source] system` reaches the user intact (rich markup is escaped)."""
+    render_error(ConfigError("pdmigrate.toml: [source] system is missing", hint="add [x]"))
+    err = capsys.readouterr().err
+    assert "pdmigrate.toml: [source] system is missing" in err
+    assert "hint: add [x]" in err

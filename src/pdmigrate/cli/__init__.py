@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 
 import click
+from rich.markup import escape
 
 from pdmigrate import __version__
 from pdmigrate.cli import (
@@ -62,6 +63,13 @@ for _name, (_summary, _example) in PENDING.items():
         cli.add_command(make_pending(_name, _summary, _example))
 
 
+def render_error(exc: PdmigrateError) -> None:
+    """Print an error and its hint on stderr; text like `[source]` is shown as written."""
+    err_console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)
+    if exc.hint:
+        err_console.print(f"  hint: {exc.hint}", markup=False, highlight=False)
+
+
 def main() -> None:
     """Console-script entry point: run the CLI and map errors to exit codes."""
     try:
@@ -73,9 +81,7 @@ def main() -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except PdmigrateError as exc:
-        err_console.print(f"[bold red]error:[/] {exc.message}", markup=True, highlight=False)
-        if exc.hint:
-            err_console.print(f"  hint: {exc.hint}", markup=False)
+        render_error(exc)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err_console.print("[yellow]interrupted: resume continues where this stopped[/]")
