@@ -223,6 +223,9 @@ def test_spread_lines_may_land_on_person_organization_or_deal() -> None:
     assert line_entities(obj, line) == ("person", "organization", "deal")
     plan_obj = mapping.object("matter_deal")
     assert line_entities(plan_obj, plan_obj.fields[0]) == ("deal",)
+    invoice = CP.object("invoice_fields")
+    total = next(ln for ln in invoice.fields if ln.field == "Total Invoice")
+    assert line_entities(invoice, total) == ("deal", "person")
 
 
 def _client(cid: str, first: str, company: str = "") -> dict[str, str]:

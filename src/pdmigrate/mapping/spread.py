@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from pdmigrate.mapping.crossref import join_spec
 from pdmigrate.mapping.fill import fill_fields, key_values
 from pdmigrate.mapping.model import SOURCE_ID_FIELD, FieldLine, MappingObject
 from pdmigrate.mapping.model import Mapping as MappingFile
@@ -36,11 +37,24 @@ def spreads(obj: MappingObject) -> bool:
 
 
 def line_entities(obj: MappingObject, line: FieldLine) -> tuple[str, ...]:
-    """Every entity the line's field can land on (its own, plus the deal when it spreads)."""
+    """Every entity the line's custom field can land on; plan creates the field on each.
+
+    Its own entity; for a ``constant_across`` object also the organization (firm
+    clients) and the deal; for a joining object (``options.join``) also the entity of
+    its ``fallback`` link (invoice fields on the patient when no plan matches).
+    """
     own = obj.entity_of(line)
-    if spreads(obj) and line.custom is not None and _DEAL in obj.targets and own != _DEAL:
+    if line.custom is None:
+        return (own,)
+    if spreads(obj) and _DEAL in obj.targets and own != _DEAL:
         extra = ("organization",) if "organization" in obj.targets and own == "person" else ()
         return (own, *extra, _DEAL)
+    spec = join_spec(obj)
+    fallback = (
+        {"person_id": "person", "org_id": "organization"}.get(spec.fallback or "") if spec else None
+    )
+    if fallback and fallback != own:
+        return (own, fallback)
     return (own,)
 
 
