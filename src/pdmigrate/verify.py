@@ -263,6 +263,7 @@ def verify_workspace(
         resolved, total = result["links"].get(name, [0, 0])
         row["links_resolved"] = resolved
         row["links"] = total
+        row["fill"] = {}
     for name, fill in result["fill"].items():
         objects.setdefault(name, {"source": 0, **dict.fromkeys(BUCKETS, 0)})["fill"] = fill
     checked, mismatched = result["checked"], result["mismatched"]
