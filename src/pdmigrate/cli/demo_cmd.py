@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from pdmigrate.cli.common import emit_json, err_console
+from pdmigrate.cli.common import common_options, emit_json, err_console
 from pdmigrate.errors import EXIT_ATTENTION
 
 PROFILES = (
@@ -56,9 +56,12 @@ PROFILES = (
     default=None,
     help="Folder for the exports and workspaces (default: a new temporary folder).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
-def demo_command(source: str, patients: int, out: Path | None, as_json: bool) -> None:
-    """Run the demo."""
+@common_options
+def demo_command(
+    workspace: Path, as_json: bool, source: str, patients: int, out: Path | None
+) -> None:
+    """Run the demo (``--workspace`` is accepted for uniformity; the demo makes its own)."""
+    del workspace
     from pdmigrate.demo import SYSTEMS, run_demo
 
     systems = list(SYSTEMS) if source == "all" else [source]
