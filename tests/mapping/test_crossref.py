@@ -281,3 +281,33 @@ def test_subject_and_note_author_come_from_the_profile_columns() -> None:
     )
     note = apply_object(pm, pm.object("journal_note"), journal).payloads[0]
     assert note.fields["content"].splitlines()[0].endswith(" by=JD]")
+
+
+def test_user_line_item_and_paid_columns_are_profile_data() -> None:
+    """Staff names, invoice line items and the paid test read the columns the profile names."""
+    apm = _mapping("advancedpm")
+    staff = _rows(
+        "staff.csv",
+        {"Provider/User Code": "JM", "First Name": "Jo", "Last Name": "Mar", "Active": "No"},
+    )
+    user = apply_object(apm, apm.object("staff_user"), staff).payloads[0]
+    assert user.fields == {"name": "Jo Mar", "email": None, "active": False}
+    claims = _rows(
+        "claims.csv",
+        {"Claim Number": "C1", "Claim Status": "Closed", "Paid": "$10.00", "Balance": "5"},
+        {"Claim Number": "C2", "Claim Status": "Closed", "Paid": "0", "Balance": "5"},
+    )
+    deals = apply_object(apm, apm.object("claim_deal"), claims).payloads
+    assert [d.fields["status"] for d in deals] == ["won", "lost"]
+    vp = _mapping("visualpractice")
+    lines = _rows(
+        "invoice_lines.csv",
+        {"Invoice No": "I9", "Line No": "2", "Service Code": "PHY", "Qty": "2", "Unit Price": "45"},
+    )
+    applied = apply_rows(vp, {"invoice_lines": lines, "services": []})
+    (item,) = applied.of("service_product", "deal_product")
+    assert (item.source_key, item.fields) == (
+        "visualpractice/service_product/I9|2",
+        {"quantity": 2.0, "item_price": 45.0},
+    )
+    assert item.links["product_id"] == Ref("service_product", "PHY")

@@ -203,10 +203,11 @@ def email_flag(
     fields[EMAIL_MISSING_FIELD] = "Yes"
     dropped = [f for f in findings if f.code.startswith("email.") and f.line == rows[0].line]
     if not dropped:
+        column = next((ln.columns[0] for ln in obj.fields if ln.field == "emails"), None)
         findings.append(
             finding(
                 rows[0],
-                "Email",
+                column,
                 "email.missing",
                 "no email address; flagged Email missing",
                 obj.id,
