@@ -40,6 +40,7 @@ from pdmigrate.load_body import build_body, content_hash
 from pdmigrate.load_items import STAGE_OF, Item, build_items
 from pdmigrate.mapping.payload import Payload
 from pdmigrate.plan.model import Plan
+from pdmigrate.prepare import prepare_target
 from pdmigrate.state_ops import AuditEntry, Op, Ops, OpSpec
 
 if TYPE_CHECKING:
@@ -201,31 +202,34 @@ async def delta_migration(
             reasons.append("has " + ", ".join(kids[:5]) + " not created by pdmigrate")
         return "; ".join(reasons) or None
 
-    # -- new records: the normal engine ----------------------------------------------------
+    # -- new records: the normal engine (the loader, stage by stage) ----------------------
+    keys = ops.field_keys(account)
+    if found.new and not dry_run:
+        ops.register(
+            (OpSpec(i.stage, i.entity, i.source_key, i.kind, "", i.payload.where, i.seq)
+             for i in found.new),
+            run_id,
+        )  # fmt: skip
+        keys = (await prepare_target(client, ops, plan.target, account=account, run_id=run_id)).keys
+    loader = Loader(
+        client=client, ops=ops, plan=plan, keys=keys, index=index, run_id=run_id,
+        currency=currency, attachments=attachments, stop=stop or asyncio.Event(),
+    )  # fmt: skip
     if found.new:
         if dry_run:
             for item in found.new:
                 _count(summary.created, item.entity)
         else:
-            from pdmigrate.pipeline import run_migration
-
-            res = await run_migration(
-                client, ops, plan=plan, payloads=payloads, run_id=run_id, account=account,
-                currency=currency, attachments=attachments, stop=stop,
-            )  # fmt: skip
-            for entity, n in res.created.items():
-                summary.created[entity] = summary.created.get(entity, 0) + n
-            summary.failed.extend(res.failed)
-            if res.status in ("stopped", "interrupted"):
-                summary.status = res.status
+            try:
+                await _create_new(loader, found.new, ops, run_id, summary)
+            except BudgetExhausted:
+                summary.status = "stopped"
+            if summary.status == "stopped" or loader.stop.is_set():
+                summary.status = "stopped" if summary.status == "stopped" else "interrupted"
                 _stats(summary, client)
                 return summary
 
     # -- changed records: only the fields that differ --------------------------------------
-    loader = Loader(
-        client=client, ops=ops, plan=plan, keys=ops.field_keys(account), index=index,
-        run_id=run_id, currency=currency,
-    )  # fmt: skip
     ctx = loader._ctx()
     todo: list[tuple[Item, IdRow, str, dict[str, Any], dict[str, Any]]] = []
     for item, row, digest in found.changed:
@@ -297,6 +301,33 @@ async def delta_migration(
         summary.status = "attention" if summary.failed or summary.edited else "done"
     _stats(summary, client)
     return summary
+
+
+async def _create_new(
+    loader: Loader, new: list[Item], ops: Ops, run_id: int, summary: DeltaSummary
+) -> None:
+    """Create the new records in stage order, exactly as ``run`` does (same loader)."""
+    from pdmigrate.pipeline import STAGES
+
+    for stage in STAGES:
+        if loader.stop.is_set():
+            return
+        todo = [i for i in new if i.stage == stage]
+        if todo:
+            await loader.run_stage(stage, todo)
+    keys = {(i.stage, i.source_key) for i in new}
+    for stage, key, status, where, error, entity, kind in ops.conn.execute(
+        "SELECT stage, source_key, status, src_where, error, entity, kind FROM ops "
+        "WHERE run_id = ? AND status IN ('done', 'failed')",
+        (run_id,),
+    ):
+        if (stage, key) not in keys:
+            continue
+        if status == "failed":
+            summary.failed.append({"stage": stage, "source_key": key, "where": where,
+                                   "error": error})  # fmt: skip
+        elif kind in ("create", "link"):
+            _count(summary.created, str(entity))
 
 
 def _stats(summary: DeltaSummary, client: PipedriveClient) -> None:
