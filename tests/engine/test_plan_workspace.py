@@ -96,7 +96,7 @@ def test_plan_json_summary_files_and_run_record(core: Workspace) -> None:
     summary = run_plan(core, "--fallback-owner", "candice.saunders@jonesstaddental.com.au")
     loaded = Counter(p.entity for p in payloads_for_run(core) if p.update_of is None)
     refused = Counter(summary["unattached"]["by_entity"])
-    assert refused["note"] > 0  # invoice item tables whose treatment plan is not migrated
+    assert refused["note"] == 0  # invoice tables land on the joined plan, else on the patient
     for entity in ("person", "note", "activity", "deal", "lead", "product", "organization"):
         # nobody is in the account yet; records hanging on nothing are not called
         assert summary["ops"][entity] == loaded[entity] - refused[entity], entity

@@ -18,6 +18,7 @@ from pdmigrate.mapping.model import EMAIL_MISSING_FIELD, SOURCE_ID_ENTITIES
 from pdmigrate.mapping.model import Mapping as MappingFile
 from pdmigrate.mapping.names import equivalent_name
 from pdmigrate.mapping.payload import Payload
+from pdmigrate.mapping.spread import line_entities
 from pdmigrate.plan.account import AccountSnapshot
 from pdmigrate.plan.model import (
     ADDRESS_FIELD,
@@ -116,12 +117,17 @@ def field_specs(
                 if fallback and raw_entity == "person" and not contact_sync:
                     _add(specs, "person", *fallback)
                 continue
-            made = _add(specs, line_entity, line.field, line.custom or "varchar")
-            if made.field_type in ("enum", "set"):
-                if line.values is not None:
-                    vmap = mapping.value_maps.get(line.values, {})
-                    _add_options(made, (lab for v in vmap.values() for lab in _labels(v)))
-                _add_options(made, line.options)
+            # A line can land on several entities (cross-object rules): a field on each.
+            for landing in line_entities(obj, line):
+                field_entity = FIELD_ENTITY.get(landing)
+                if field_entity is None:
+                    continue
+                made = _add(specs, field_entity, line.field, line.custom or "varchar")
+                if made.field_type in ("enum", "set"):
+                    if line.values is not None:
+                        vmap = mapping.value_maps.get(line.values, {})
+                        _add_options(made, (lab for v in vmap.values() for lab in _labels(v)))
+                    _add_options(made, line.options)
         if obj.pivot is not None:
             pivot_entity = FIELD_ENTITY.get(obj.pivot.entity or obj.targets[0])
             if pivot_entity is not None:
