@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -117,6 +118,9 @@ class Loader:
     on_progress: Callable[[str, int], None] | None = None
     ids: dict[tuple[str, str], int | str] = field(default_factory=dict)
     failed_keys: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: Links that point at no record of the run ("stage.link" -> count), e.g. the firm
+    #: organization of a client who is an individual: counted and reported, not listed.
+    absent: Counter[str] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
         for (entity, key), pid in self.ops.id_map().items():
@@ -355,6 +359,7 @@ class Loader:
         if item.kind == "fill":
             self.ops.put_existing(item.entity, item.source_key, int(pid), self.run_id)
             self.ids[(item.entity, item.source_key)] = int(pid)
+        self._count_absent(item, body)
         self.ops.finish(op, "done", pipedrive_id=pid, audit=audit, run_id=self.run_id,
                         error=_missing_text(body))  # fmt: skip
         result.done += 1
@@ -389,12 +394,17 @@ class Loader:
                        new_value=sorted(body.body), op_id=op.id,
                        source_object=item.payload.object, source_key=item.source_key)
         ]  # fmt: skip
+        self._count_absent(item, body)
         self.ops.finish(op, "done", pipedrive_id=pid, id_map=id_row, audit=audit,
                         run_id=self.run_id, error=_missing_text(body))  # fmt: skip
         if pid is not None and item.stage != "org_parent":
             self.ids[(entity, item.source_key)] = pid if isinstance(pid, str) else int(pid)
         result.done += 1
         result.created += 1
+
+    def _count_absent(self, item: Item, body: Body) -> None:
+        for link, _target in body.absent:
+            self.absent[f"{item.stage}.{link}"] += 1
 
     def _fail(self, item: Item, op: Op, result: StageResult, message: str) -> None:
         self.ops.finish(op, "failed", error=message[:500], run_id=self.run_id)

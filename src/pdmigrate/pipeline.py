@@ -66,6 +66,7 @@ class RunSummary:
     reconciled: int = 0
     failed: list[dict[str, Any]] = field(default_factory=list)
     links: list[dict[str, Any]] = field(default_factory=list)
+    links_absent: dict[str, int] = field(default_factory=dict)
     unknown: int = 0
     resets_at: datetime | None = None
     tokens: int = 0
@@ -81,6 +82,7 @@ class RunSummary:
             "reconciled": self.reconciled,
             "failed": list(self.failed),
             "links_not_set": list(self.links),
+            "links_absent": dict(self.links_absent),
             "unknown": self.unknown,
             "resets_at": None if self.resets_at is None else self.resets_at.isoformat(),
             "tokens": self.tokens,
@@ -166,6 +168,7 @@ async def run_migration(
         summary.status = "stopped"
         summary.resets_at = exc.resets_at
     _fill(summary, ops, run_id, client)
+    summary.links_absent = dict(sorted(loader.absent.items()))
     for entity, n in refreshed.items():
         summary.updated[entity] = summary.updated.get(entity, 0) + n
     if summary.status == "running":

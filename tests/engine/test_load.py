@@ -336,3 +336,20 @@ async def test_person_already_in_account_gets_only_empty_fields_filled(tmp_path:
     deal = next(d for d in _records(sb)["deals"] if d["title"] == "Matter 0")
     assert deal["person_id"] == existing["id"]
     sb.close()
+
+
+@pytest.mark.anyio
+async def test_links_to_records_outside_the_run_are_counted_not_failed(tmp_path: Path) -> None:
+    """A link to a record no payload makes is left empty, counted per stage and link."""
+    payloads = hand_payloads(2)
+    payloads.append(
+        Payload("client", "person", sk("client", "solo"), {"name": "Solo"},
+                {"org_id": Ref("firm", "none")}, "clients.csv:9")
+    )  # fmt: skip
+    sb = sandbox(tmp_path / "sb.db")
+    summary, _ = await _migrate(sb, tmp_path / "state.db", payloads)
+    assert summary.status == "done"
+    assert summary.links_absent == {"person.org_id": 1}
+    solo = next(p for p in _records(sb)["persons"] if p["name"] == "Solo")
+    assert solo["org_id"] is None
+    sb.close()

@@ -137,6 +137,9 @@ def _render(data: dict[str, Any]) -> None:
         err_console.print(f"{len(data['links_not_set'])} record(s) written with a link not set:")
         for f in data["links_not_set"][:20]:
             err_console.print(f"  {f['where'] or f['source_key']}: {f['error']}")
+    if data.get("links_absent"):
+        shown = ", ".join(f"{k} {v}" for k, v in data["links_absent"].items())
+        err_console.print(f"Links to records not in this migration (left empty): {shown}.")
     if data["status"] == "stopped":
         err_console.print(
             f"Stopped: the daily token budget is used up. It resets at {data['resets_at']}; "
