@@ -219,9 +219,9 @@ KNOWN_SPEC_DEVIATIONS: tuple[SpecDeviation, ...] = (
     ),
     SpecDeviation(
         "v2",
-        (*_entity("persons"), *_entity("organizations")),
+        (*_entity("persons"), *_entity("organizations"), *_entity("activities")),
         "response",
-        ("data.postal_address.*", "data.address.*"),
+        ("data.postal_address.*", "data.address.*", "data.location.*"),
         "nullable",
         "An address may be sent with 'value' only; the subfields it did not give come back "
         "null (reference section 4.2, address value shape; third-party source, unverified).",
