@@ -120,6 +120,7 @@ def _walk_v2_entities(call: Walk) -> dict[str, int]:
             "due_date": "2026-03-04",
             "due_time": "09:30",
             "duration": "00:45",
+            "location": {"value": "1 Harbour St, Darwin NT 0800"},
             "deal_id": deal["id"],
             "participants": [{"person_id": person["id"], "primary": True}],
         },
