@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pdmigrate.audit_checks import (
+    FAST_KINDS,
     HTML_MARKUP,
     VARCHAR_LIMIT,
     Checks,
@@ -44,6 +45,8 @@ from pdmigrate.profiles import Profile
 from pdmigrate.records import Finding, Row
 from pdmigrate.sources import Reader, SourceFile
 from pdmigrate.transforms import Chain, Ok, Problem, TransformContext
+
+_DATE_KINDS = frozenset({"date", "datetime"})
 
 
 class Auditor:
@@ -197,13 +200,17 @@ class Auditor:
                     row, obj, "missing_required", column, f"required value {column!r} is empty"
                 )
         parsed: dict[str, str] = {}
+        cache = self._cache
         for column, chain, kind in c.typed:
             value = values.get(column, "")
             if not value or value.isspace():
                 continue
-            if self._order_unknown and kind in {"date", "datetime"}:
+            if self._order_unknown and kind in _DATE_KINDS:
                 self._orders.add(obj, row.file, column, value)
-            text, problems = self._run(chain, kind, value)
+            outcome = fast_check(kind, value) if kind in FAST_KINDS else None
+            if outcome is None:
+                outcome = cache.get((kind, value)) or self._run(chain, kind, value)
+            text, problems = outcome
             if text:
                 parsed[column] = text
             for problem in problems:
@@ -293,24 +300,27 @@ class Auditor:
 
     def _run(self, chain: Chain, kind: str, value: str) -> tuple[str | None, tuple[Problem, ...]]:
         """Apply a type's transform, cached by value: the value as text (None if it failed)
-        and the problems and warnings it raised."""
-        fast = fast_check(kind, value)
+        and the problems and warnings it raised. Plainly good values (see ``fast_check``)
+        are answered without the transform and without the cache."""
+        fast = fast_check(kind, value) if kind in FAST_KINDS else None
         if fast is not None:
             return fast
         cache_key = (kind, value)
         hit = self._cache.get(cache_key)
         if hit is not None:
             return hit
-        if kind == "date":
-            iso = plain_date(value, self.ctx.date_order, self._today.year + 50)
-            if iso is not None:
-                return iso, ()  # not cached: birth dates rarely repeat
-        result = chain(value, self.ctx)
         outcome: tuple[str | None, tuple[Problem, ...]]
-        if isinstance(result, Problem):
-            outcome = (None, (result,))
+        iso = None
+        if kind == "date":  # a century has ~36,500 days: dates repeat, so cache them too
+            iso = plain_date(value, self.ctx.date_order, self._today.year + 50)
+        if iso is not None:
+            outcome = (iso, ())
         else:
-            outcome = (_as_text(result), result.warnings + self._plausible(kind, result))
+            result = chain(value, self.ctx)
+            if isinstance(result, Problem):
+                outcome = (None, (result,))
+            else:
+                outcome = (_as_text(result), result.warnings + self._plausible(kind, result))
         if len(self._cache) > 50_000:
             self._cache.clear()
         self._cache[cache_key] = outcome

@@ -302,6 +302,10 @@ def plain_date(value: str, order: str | None, max_year: int) -> str | None:
         return None
 
 
+#: The kinds ``fast_check`` can answer; for any other it returns None.
+FAST_KINDS = frozenset({"phone", "email", "bool"}) | PLAIN_NUMBER_KINDS
+
+
 def fast_check(kind: str, value: str) -> tuple[str | None, tuple[Problem, ...]] | None:
     """The audit's answer for a plainly good phone, amount, yes/no or email without
     running its transform; None when the transform must decide."""
