@@ -110,9 +110,11 @@ def links_for(
             continue
         if link.match == "before_dot":
             values[0] = split_before_dot(values[0])
-        if name in ("participants", "owner_id") and len(values) == 1 and "," in values[0]:
+        sep = link.separator
+        if name in ("participants", "owner_id") and len(values) == 1 and sep and sep in values[0]:
+            # Only a declared multi-value column splits: "Saunders, Candice" is one name.
             refs = tuple(
-                Ref(link.to, v.strip(), link.match) for v in values[0].split(",") if v.strip()
+                Ref(link.to, v.strip(), link.match) for v in values[0].split(sep) if v.strip()
             )
             if refs:
                 out[name] = refs if name == "participants" else refs[0]

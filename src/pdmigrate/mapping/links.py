@@ -22,7 +22,12 @@ def derive_links(profile: Profile, landing: Landing, obj: SourceObject) -> dict[
             columns=[] if landing.parent == "practice" else [landing.parent],
         )
     if landing.owner:
-        out["owner_id"] = Link(to="user", columns=[landing.owner], match="name")
+        out["owner_id"] = Link(
+            to="user",
+            columns=[landing.owner],
+            match="name",
+            separator=separator_of(obj, landing.owner),
+        )
     deal = options.get("deal") if (options := landing.options) else None
     if isinstance(deal, str) and any(x.id == deal for x in profile.landing):
         other = next(x for x in profile.landing if x.id == deal)
@@ -80,6 +85,15 @@ def derive_links(profile: Profile, landing: Landing, obj: SourceObject) -> dict[
         match = "before_dot" if other.split_key == "before_dot" else "key"
         out[name] = Link(to=other.id, columns=cols, match=match)
     return out
+
+
+def separator_of(obj: SourceObject, column: str) -> str | None:
+    """The separator a multi-value column declares in the profile (None for one value)."""
+    try:
+        col = obj.column(column)
+    except KeyError:
+        return None
+    return col.separator if col.type == "multi" else None
 
 
 def record_link(profile: Profile, landing: Landing, obj: SourceObject) -> Link | None:

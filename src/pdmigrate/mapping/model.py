@@ -148,6 +148,9 @@ class Link(_Strict):
     ``before_dot`` (the part of the value before its first ``.``: client of a matter),
     ``most_frequent`` (the most frequent value among the group's rows).
     ``record`` links a field-only object to the record its fields update.
+    ``separator`` splits a multi-value cell (the profile column's declared separator,
+    e.g. Practice Master's ``Users``); without it a value is one whole reference, so a
+    "Last, First" name stays one name.
     """
 
     to: str
@@ -155,6 +158,7 @@ class Link(_Strict):
     match: LinkMatch = "key"
     via: str | None = None
     fallback: str | None = None
+    separator: str | None = None
 
 
 class StatusMap(_Strict):

@@ -36,7 +36,7 @@ from pdmigrate.mapping.landing import (
 from pdmigrate.mapping.landing import (
     pivot as pivot_of,
 )
-from pdmigrate.mapping.links import derive_links
+from pdmigrate.mapping.links import derive_links, separator_of
 from pdmigrate.mapping.model import (
     SOURCE_ID_ENTITIES,
     FieldLine,
@@ -280,7 +280,13 @@ class _Builder:
                 if line.field == "owner_id" and line.custom is None:
                     # Owners are users matched by email or owners.csv at plan time: a link.
                     links.setdefault(
-                        "owner_id", Link(to="user", columns=list(line.columns), match="name")
+                        "owner_id",
+                        Link(
+                            to="user",
+                            columns=list(line.columns),
+                            match="name",
+                            separator=separator_of(source_obj, line.columns[0]),
+                        ),
                     )
                     continue
                 line = self.reuse(self.open_ended(line, source_obj.name, column), landing)
