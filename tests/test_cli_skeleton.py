@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 from click.testing import CliRunner
 
@@ -27,18 +24,6 @@ def test_every_command_has_help_with_an_example(name: str) -> None:
     assert result.exit_code == 0, result.output
     assert "pdmigrate" in result.output
     assert "xample" in result.output, f"`{name} --help` shows no example"
-
-
-def test_unbuilt_command_says_not_available_and_exits_2() -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "pdmigrate", "delta", "--exports", "x"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert proc.returncode == 2
-    assert "not available yet" in proc.stderr
-    assert "Traceback" not in proc.stderr
 
 
 def test_error_messages_keep_square_brackets(capsys: pytest.CaptureFixture[str]) -> None:

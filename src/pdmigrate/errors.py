@@ -49,10 +49,6 @@ class ConfigError(UsageError):
     """A workspace, profile or mapping file is missing or invalid (exit 2)."""
 
 
-class NotAvailableYet(UsageError):
-    """The command exists in the contract but is not built yet (exit 2)."""
-
-
 class FatalError(PdmigrateError):
     """Stop: retrying will not help."""
 

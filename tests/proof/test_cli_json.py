@@ -116,22 +116,13 @@ def check(title: str, output: dict[str, Any]) -> list[str]:
 
 
 def _commands() -> dict[str, click.Command]:
-    from pdmigrate.cli import demo_cmd, plan_cmd, proof_cmd, run_cmd
-    from pdmigrate.cli.pending import PENDING
-
     out: dict[str, click.Command] = {}
     for name, cmd in cli.commands.items():
         if isinstance(cmd, click.Group):
             for sub, c in cmd.commands.items():
                 out[f"{name} {sub}"] = c
-        elif not (name in PENDING and "Not available yet" in (cmd.help or "")):
+        else:
             out[name] = cmd
-    for module in (plan_cmd, run_cmd, proof_cmd, demo_cmd):  # until cli/__init__ has them
-        for cmd in module.COMMANDS:
-            assert cmd.name is not None
-            pending = out.get(cmd.name) is None
-            if pending:
-                out[cmd.name] = cmd
     return out
 
 

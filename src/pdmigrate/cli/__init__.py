@@ -16,15 +16,18 @@ from rich.markup import escape
 from pdmigrate import __version__
 from pdmigrate.cli import (
     audit_cmd,
+    demo_cmd,
     mapping_cmd,
     plan_cmd,
+    proof_cmd,
     report_cmd,
+    run_cmd,
     sandbox_cmd,
     synth_cmd,
+    undo_cmd,
     workspace_cmd,
 )
 from pdmigrate.cli.common import err_console
-from pdmigrate.cli.pending import PENDING, make_pending
 from pdmigrate.errors import EXIT_INTERRUPTED, EXIT_USAGE, PdmigrateError
 
 
@@ -51,16 +54,16 @@ for _module in (
     audit_cmd,
     mapping_cmd,
     plan_cmd,
+    run_cmd,
+    proof_cmd,
+    undo_cmd,
+    report_cmd,
     synth_cmd,
     sandbox_cmd,
-    report_cmd,
+    demo_cmd,
 ):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
-
-for _name, (_summary, _example) in PENDING.items():
-    if _name not in cli.commands:
-        cli.add_command(make_pending(_name, _summary, _example))
 
 
 def render_error(exc: PdmigrateError) -> None:

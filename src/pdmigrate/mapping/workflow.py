@@ -109,7 +109,7 @@ def map_workspace(
         "review": [r.to_dict() for r in low],
         "unmapped_values": unmapped,
         "not_migrated": [
-            n.model_dump(exclude_defaults=True) for n in proposal.mapping.not_migrated
+            n.model_dump() for n in proposal.mapping.not_migrated
         ],
         "unknown_files": list(proposal.unknown_files),
     }
