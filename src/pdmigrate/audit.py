@@ -201,13 +201,13 @@ class Auditor:
                 )
         parsed: dict[str, str] = {}
         cache = self._cache
-        for column, chain, kind in c.typed:
+        for column, chain, kind, fast in c.typed:
             value = values.get(column, "")
             if not value or value.isspace():
                 continue
             if self._order_unknown and kind in _DATE_KINDS:
                 self._orders.add(obj, row.file, column, value)
-            outcome = fast_check(kind, value) if kind in FAST_KINDS else None
+            outcome = fast(value) if fast is not None else None
             if outcome is None:
                 outcome = cache.get((kind, value)) or self._run(chain, kind, value)
             text, problems = outcome

@@ -9,6 +9,7 @@ relationships say which links to look up.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -46,7 +47,8 @@ class Checks:
     obj: SourceObject
     key: list[str]
     required: list[str]
-    typed: list[tuple[str, Chain, str]]
+    #: (column, transform chain, kind, the kind's fast check or None)
+    typed: list[tuple[str, Chain, str, FastCheck | None]]
     text: list[str]
     truncate: set[str]
     enums: dict[str, set[str]]
@@ -74,13 +76,13 @@ def plan_checks(profile: Profile, name: str) -> Checks:
     """Work out once what to check on each row of source object ``name``."""
     obj = profile.object(name)
     landings = profile.landings_for(name)
-    typed: list[tuple[str, Chain, str]] = []
+    typed: list[tuple[str, Chain, str, FastCheck | None]] = []
     text: list[str] = []
     enums: dict[str, set[str]] = {}
     for col in obj.columns:
         spec = _TYPE_CHAINS.get(col.type)
         if spec is not None:
-            typed.append((col.name, parse_chain(spec), col.type))
+            typed.append((col.name, parse_chain(spec), col.type, FAST_BY_KIND.get(col.type)))
         elif col.type in {"text", "html"}:
             text.append(col.name)
         if col.type == "enum" and col.values:
@@ -302,24 +304,46 @@ def plain_date(value: str, order: str | None, max_year: int) -> str | None:
         return None
 
 
+Outcome = tuple[str | None, tuple[Problem, ...]]
+FastCheck = Callable[[str], "Outcome | None"]
+
+
+def _fast_number(value: str) -> Outcome | None:
+    return (value, ()) if PLAIN_NUMBER.fullmatch(value) else None
+
+
+def _fast_bool(value: str) -> Outcome | None:
+    return (value, ()) if value in PLAIN_BOOLS else None
+
+
+def _fast_phone(value: str) -> Outcome | None:
+    return (value, ()) if plain_phone(value) else None
+
+
+def _fast_email(value: str) -> Outcome | None:
+    address = plain_email(value)
+    if address is None:
+        return None
+    reason = placeholder_reason(address, None)
+    if reason is None:
+        return address, ()
+    return None, (Problem("email.placeholder", reason),)
+
+
+#: Per kind, the check that answers plainly good values without the transform
+#: (None: the transform must decide); ``fast_check`` by kind, looked up once per column.
+FAST_BY_KIND: dict[str, FastCheck] = {
+    "phone": _fast_phone,
+    "email": _fast_email,
+    "bool": _fast_bool,
+    **dict.fromkeys(PLAIN_NUMBER_KINDS, _fast_number),
+}
 #: The kinds ``fast_check`` can answer; for any other it returns None.
-FAST_KINDS = frozenset({"phone", "email", "bool"}) | PLAIN_NUMBER_KINDS
+FAST_KINDS = frozenset(FAST_BY_KIND)
 
 
-def fast_check(kind: str, value: str) -> tuple[str | None, tuple[Problem, ...]] | None:
+def fast_check(kind: str, value: str) -> Outcome | None:
     """The audit's answer for a plainly good phone, amount, yes/no or email without
     running its transform; None when the transform must decide."""
-    if kind == "phone" and plain_phone(value):
-        return value, ()
-    if kind in PLAIN_NUMBER_KINDS and PLAIN_NUMBER.fullmatch(value):
-        return value, ()
-    if kind == "bool" and value in PLAIN_BOOLS:
-        return value, ()
-    if kind == "email":
-        address = plain_email(value)
-        if address is not None:
-            reason = placeholder_reason(address, None)
-            if reason is None:
-                return address, ()
-            return None, (Problem("email.placeholder", reason),)
-    return None
+    check = FAST_BY_KIND.get(kind)
+    return None if check is None else check(value)
