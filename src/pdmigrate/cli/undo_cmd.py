@@ -87,12 +87,12 @@ def _counts(bucket: dict[str, int]) -> str:
 
 
 def _render_delta(data: dict[str, Any]) -> None:
-    verb = "would be" if data["dry_run"] else ""
-    err_console.print(f"Delta {data['run_id']}: {data['status']}{' (dry run)' if verb else ''}.")
-    err_console.print(f"Created {verb}: {_counts(data['created'])}.".replace("  ", " "))
-    err_console.print(f"Updated {verb}: {_counts(data['updated'])}.".replace("  ", " "))
+    would = " (would be)" if data["dry_run"] else ""
+    err_console.print(f"Delta {data['run_id']}: {data['status']}{' (dry run)' if would else ''}.")
+    err_console.print(f"Created{would}: {_counts(data['created'])}.")
+    err_console.print(f"Updated{would}: {_counts(data['updated'])}.")
     if data["deleted"]:
-        err_console.print(f"Deleted {verb}: {_counts(data['deleted'])}.".replace("  ", " "))
+        err_console.print(f"Deleted{would}: {_counts(data['deleted'])}.")
     err_console.print(f"Unchanged: {data['unchanged']}. Gone from the source: {len(data['gone'])}.")
     for g in data["gone"][:20]:
         err_console.print(f"  gone {g['entity']} {g['source_key']} (id {g['pipedrive_id']})")
