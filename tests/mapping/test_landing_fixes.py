@@ -114,3 +114,126 @@ def test_synth_owners_land_whole(synth40: dict[str, Path]) -> None:
         owner = act.links.get("owner_id")
         if users.strip():
             assert owner == Ref("user", users.split(",")[0].strip(), "name")
+
+
+# --- 2. practicebynumbers: all C won at the last completed appointment; appointment deals
+
+
+def _item(
+    patient: str, code: str, status: str, planned: str, presented: str = ""
+) -> dict[str, str]:
+    return {
+        "Practice": "PR1",
+        "Patient ID": patient,
+        "Code": code,
+        "Fee": "100.00",
+        "Status": status,
+        "Date Planned": planned,
+        "Date Presented": presented,
+    }
+
+
+def _appt(no: str, patient: str, date: str, status: str, procedures: str) -> dict[str, str]:
+    return {
+        "Appointment ID": no,
+        "Practice": "PR1",
+        "Patient ID": patient,
+        "Date": date,
+        "Time": "9:00 AM",
+        "Duration": "30",
+        "Status": status,
+        "Appointment Type": "Restorative",
+        "Procedures": procedures,
+    }
+
+
+PBN_PLANS = _rows(
+    "treatment_plans.csv",
+    _item("1", "D2391", "C", "2024-01-10", "2024-01-12"),
+    _item("1", "D0274", "C", "2024-01-10", "2024-01-12"),
+    _item("1", "D2740", "TP", "2024-03-01"),
+    _item("1", "D2740", "TP", "2024-05-01"),
+    _item("2", "D1110", "C", "2024-02-01"),
+    _item("3", "D2740", "C", "2024-02-01"),
+    _item("3", "D2740", "TP", "2024-02-01"),
+)
+PBN_APPTS = _rows(
+    "appointments.csv",
+    _appt("10", "1", "02/20/2024", "Completed", "D2391, D0120"),
+    _appt("11", "1", "06/30/2024", "Completed", "D0120"),
+    _appt("12", "1", "04/15/2024", "Scheduled", "D0120, D2740"),
+    _appt("13", "1", "02/10/2024", "Scheduled", "D2740"),
+    _appt("14", "2", "03/03/2024", "Completed", "D0150"),
+    _appt("15", "2", "05/05/2024", "Cancelled", "D1110"),
+    _appt("16", "3", "05/05/2024", "Scheduled", "D2740"),
+)
+
+
+def test_pbn_all_completed_plan_is_won_at_its_last_completed_appointment() -> None:
+    """All-C plans are won at the last completed appointment sharing a code, else the last."""
+    pbn = _mapping("practicebynumbers")
+    made = apply_rows(pbn, {"treatment_plans": PBN_PLANS, "appointments": PBN_APPTS})
+    deals = {p.source_key.rsplit("/", 1)[-1]: p.fields for p in made.of("treatment_plan_deal")}
+    # Shares D2391 with appointment 10 (02/20); appointment 11 is later but shares nothing.
+    assert deals["PR1|1|2024-01-12"]["status"] == "won"
+    assert deals["PR1|1|2024-01-12"]["won_time"] == "2024-02-20T00:00:00Z"
+    # No completed appointment shares D1110 (15 is cancelled): the patient's last completed.
+    assert deals["PR1|2|2024-02-01"]["won_time"] == "2024-03-03T00:00:00Z"
+    assert deals["PR1|1|2024-03-01"]["status"] == "open"
+    assert "won_time" not in deals["PR1|1|2024-03-01"]
+
+
+def test_pbn_appointment_deal_is_the_open_plan_sharing_a_code() -> None:
+    """deal_id: the open plan of the patient sharing a procedure code, dated by the visit."""
+    pbn = _mapping("practicebynumbers")
+    made = apply_rows(pbn, {"treatment_plans": PBN_PLANS, "appointments": PBN_APPTS})
+    links = {
+        p.source_key.rsplit("/", 1)[-1]: p.links.get("deal_id")
+        for p in made.of("appointment_activity", "activity")
+    }
+    plan = "treatment_plan_deal"
+    assert links["PR1|12"] == Ref(plan, "PR1|1|2024-03-01")  # latest open plan on or before
+    assert links["PR1|13"] == Ref(plan, "PR1|1|2024-03-01")  # none before: earliest later
+    assert links["PR1|10"] is None  # shares D2391 only with the won plan
+    assert links["PR1|11"] is None  # shares no code
+    assert links["PR1|15"] is None  # D1110's plan is won, not open
+    assert links["PR1|16"] == Ref(plan, "PR1|3|2024-02-01")  # C + TP: still open
+
+
+def test_pbn_synth_won_times_and_appointment_deals(synth40: dict[str, Path]) -> None:
+    """On synth data: won plans carry their last completed appointment; deals share a code."""
+    _, rows, applied = _synth_applied("practicebynumbers", synth40["practicebynumbers"])
+    appts = rows["appointments"]
+    plans = {p.source_key.rsplit("/", 1)[-1]: p for p in applied.of("treatment_plan_deal")}
+    items: dict[str, set[str]] = {}
+    for r in rows["treatment_plans"]:
+        presented = r.get("Date Presented")
+        day = presented if presented.strip() else r.get("Date Planned")
+        items.setdefault(f"{r.get('Practice')}|{r.get('Patient ID')}|{day}", set()).add(
+            r.get("Code")
+        )
+    won = [k for k, p in plans.items() if p.fields.get("status") == "won"]
+    assert won
+    for key in won:
+        practice, patient, _ = key.split("|")
+        done = [
+            (a.get("Date"), {c.strip() for c in a.get("Procedures").split(",")})
+            for a in appts
+            if (a.get("Practice"), a.get("Patient ID"), a.get("Status"))
+            == (practice, patient, "Completed")
+        ]
+        iso = [(f"{d[6:10]}-{d[0:2]}-{d[3:5]}", codes) for d, codes in done]
+        sharing = [d for d, codes in iso if codes & items[key]]
+        if iso:
+            want = max(sharing or [d for d, _ in iso])
+            assert plans[key].fields["won_time"] == f"{want}T00:00:00Z"
+    linked = [a for a in applied.of("appointment_activity", "activity") if "deal_id" in a.links]
+    assert linked
+    by_key = {f"{a.get('Practice')}|{a.get('Appointment ID')}": a for a in appts}
+    for act in linked:
+        ref = act.links["deal_id"]
+        assert isinstance(ref, Ref)
+        row = by_key[act.source_key.rsplit("/", 1)[-1]]
+        assert plans[ref.key].fields["status"] == "open"
+        assert ref.key.startswith(f"{row.get('Practice')}|{row.get('Patient ID')}|")
+        assert {c.strip() for c in row.get("Procedures").split(",")} & items[ref.key]

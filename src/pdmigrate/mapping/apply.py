@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 from pdmigrate.mapping.crossref import build_index
+from pdmigrate.mapping.crossref import group_fallbacks as _group_fallbacks
 from pdmigrate.mapping.fill import keep_row, key_values
 from pdmigrate.mapping.model import Mapping as MappingFile
 from pdmigrate.mapping.model import MappingObject
@@ -130,20 +131,3 @@ def apply_rows(
             for other in obj.source[1:]:
                 out.extend(deal_products(mapping, obj, cache.get(other, [])))
     return out
-
-
-def _group_fallbacks(mapping: MappingFile, obj: MappingObject) -> dict[str, str]:
-    """``options.group_fallback`` ({column: fallback column}) of the object or of its record.
-
-    Practice by Numbers groups plan items by Date Presented, else Date Planned.
-    """
-    spec = obj.options.get("group_fallback")
-    record = obj.links.get("record")
-    if not isinstance(spec, dict) and record is not None:
-        try:
-            spec = mapping.object(record.to).options.get("group_fallback")
-        except KeyError:
-            spec = None
-    if not isinstance(spec, dict):
-        return {}
-    return {str(k): str(v) for k, v in spec.items()}

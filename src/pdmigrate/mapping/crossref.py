@@ -11,7 +11,9 @@ what those rules need, bounded by keys, not rows:
 * ``candidates``: per joined object and join key, one entry per record
   (date, record key, shared-column values) — ``options.join`` of the joining object;
 * ``joined``: per joining object, group key -> the record it joined;
-* ``linked_dates``: per joined record, the latest date of the records joined into it.
+* ``linked_dates``: per joined record, the latest date of the records joined into it,
+  or (``options.won_from``) the latest date of another object's matching rows;
+* ``deals``: per object (``options.deal_from``), row key -> the open deal it belongs to.
 
 Everything is pure; :class:`CrossIndex` is data only. Without an index (apply_object
 called alone) the rules take their fallbacks.
@@ -20,6 +22,23 @@ called alone) the rules take their fallbacks.
 
     join: {to: treatment_plan_deal, by: [Patient ID], date: Invoice Date,
            other_date: Created, share: Item Code, fallback: person_id}
+
+``options.won_from`` on a grouped deal object (Practice by Numbers: all C is won at the
+last completed appointment) and ``options.deal_from`` on a row object (an appointment's
+deal is the open plan sharing a procedure code)::
+
+    won_from: {object: appointments, by: [Practice, Patient ID], date: Date,
+               where: {Status: [Completed]}, share: Procedures, share_with: Code,
+               separator: ","}
+    deal_from: {to: treatment_plan_deal, by: [Practice, Patient ID], date: Date,
+                other_date: Date Planned, share: Procedures, share_with: Code,
+                separator: ","}
+
+``won_from``: the latest ``date`` among ``object``'s rows with the deal's ``by``
+values (and ``where``), preferring rows sharing a ``share`` value with the deal's
+``share_with`` values. ``deal_from``: among ``to``'s records with the row's ``by``
+values whose status is open and which share a value, the latest one dated
+(``other_date``) on or before the row's ``date``, else the earliest later one.
 """
 
 from __future__ import annotations
@@ -42,9 +61,11 @@ __all__ = [
     "JoinSpec",
     "build_index",
     "day_of",
+    "group_fallbacks",
     "join_spec",
     "joined_ref",
     "most_frequent_ref",
+    "prepared",
     "root_ref",
 ]
 
@@ -77,6 +98,7 @@ class CrossIndex:
     candidates: dict[str, dict[tuple[str, ...], list[_Candidate]]] = field(default_factory=dict)
     joined: dict[str, dict[str, str]] = field(default_factory=dict)
     linked_dates: dict[tuple[str, str], dt.date] = field(default_factory=dict)
+    deals: dict[str, dict[str, Ref]] = field(default_factory=dict)
 
     def most_frequent(self, obj_id: str, link: str, key: str) -> str | None:
         """The most frequent value (first seen wins a tie) for one record, or None."""
@@ -160,7 +182,197 @@ def build_index(
             index.candidates[spec.to] = _candidates(target, spec, rows.get(target.primary, ()), ctx)
         if obj.primary is not None:
             _join_groups(index, obj, spec, rows.get(obj.primary, ()), ctx)
+    summaries: dict[tuple[str, str], dict[str, _Record]] = {}
+    for obj in mapping.objects:
+        won = obj.options.get("won_from")
+        if isinstance(won, dict) and won.get("object") and won.get("date"):
+            recs = _records(mapping, obj, won, rows, ctx, summaries)
+            _won_from(index, mapping, obj, won, recs, rows, ctx)
+        spec_deal = obj.options.get("deal_from")
+        if isinstance(spec_deal, dict) and spec_deal.get("to") and spec_deal.get("date"):
+            try:
+                target = mapping.object(str(spec_deal["to"]))
+            except KeyError:
+                continue
+            recs = _records(mapping, target, spec_deal, rows, ctx, summaries)
+            _deal_from(index, mapping, obj, target, spec_deal, recs, rows, ctx)
     return index
+
+
+@dataclass
+class _Record:
+    """One grouped record of another object, as the won_from / deal_from rules see it."""
+
+    on: tuple[str, ...]
+    day: dt.date | None
+    seq: int
+    shared: set[str]
+    statuses: list[str]
+
+
+def _cols(spec: Mapping[str, object], name: str) -> list[str]:
+    raw = spec.get(name) or []
+    return [raw] if isinstance(raw, str) else [str(c) for c in raw]  # type: ignore[attr-defined]
+
+
+def _values(text: str, separator: str | None) -> set[str]:
+    parts = text.split(separator) if separator else [text]
+    return {p.strip().casefold() for p in parts if p.strip()}
+
+
+def prepared(mapping: MappingFile, obj: MappingObject, row: Row) -> Row:
+    """The row as apply reads it for ``obj``: headers renamed, group fallbacks filled."""
+    row = renamed(mapping, obj.primary or "", row)
+    fallbacks = group_fallbacks(mapping, obj)
+    blank = [c for c in fallbacks if not row.get(c).strip() and row.get(fallbacks[c]).strip()]
+    if blank:
+        values = dict(row.values)
+        values.update({c: row.get(fallbacks[c]) for c in blank})
+        row = Row(values, row.file, row.line, row.sheet)
+    return row
+
+
+def renamed(mapping: MappingFile, source: str, row: Row) -> Row:
+    """The row under the profile's column names (the mapping's header renames of ``source``)."""
+    renames = mapping.sources.get(source, None)
+    if renames is None or not renames.headers:
+        return row
+    values = {renames.headers.get(h, h): v for h, v in row.values.items()}
+    return Row(values, row.file, row.line, row.sheet)
+
+
+def group_fallbacks(mapping: MappingFile, obj: MappingObject) -> dict[str, str]:
+    """``options.group_fallback`` ({column: fallback column}) of the object or of its record.
+
+    Practice by Numbers groups plan items by Date Presented, else Date Planned.
+    """
+    spec = obj.options.get("group_fallback")
+    record = obj.links.get("record")
+    if not isinstance(spec, dict) and record is not None:
+        try:
+            spec = mapping.object(record.to).options.get("group_fallback")
+        except KeyError:
+            spec = None
+    if not isinstance(spec, dict):
+        return {}
+    return {str(k): str(v) for k, v in spec.items()}
+
+
+def _records(
+    mapping: MappingFile,
+    target: MappingObject,
+    spec: Mapping[str, object],
+    rows: Mapping[str, Sequence[Row]],
+    ctx: TransformContext,
+    cache: dict[tuple[str, str], dict[str, _Record]],
+) -> dict[str, _Record]:
+    """Per record key of ``target``: its ``by`` values, date, shared values and statuses."""
+    share_with = str(spec.get("share_with") or spec.get("share") or "")
+    slot = (target.id, share_with)
+    if slot in cache:
+        return cache[slot]
+    before_dot = target.split_key == "before_dot"
+    cols = _key_of(target)
+    on_cols = _cols(spec, "by")
+    other_date = str(spec.get("other_date") or "")
+    status_col = target.status.column if target.status is not None else None
+    out: dict[str, _Record] = {}
+    for seq, raw in enumerate(rows.get(target.primary or "", ())):
+        row = prepared(mapping, target, raw)
+        key = "|".join(group_key(row, cols, before_dot=before_dot))
+        if not key.strip("|"):
+            continue
+        rec = out.get(key)
+        if rec is None:
+            day = day_of(row.get(other_date), ctx) if other_date else None
+            rec = out[key] = _Record(
+                tuple(row.get(c).strip() for c in on_cols), day, seq, set(), []
+            )
+        if share_with and row.get(share_with).strip():
+            rec.shared.add(row.get(share_with).strip().casefold())
+        if status_col:
+            rec.statuses.append(row.get(status_col))
+    cache[slot] = out
+    return out
+
+
+def _won_from(
+    index: CrossIndex,
+    mapping: MappingFile,
+    obj: MappingObject,
+    spec: Mapping[str, object],
+    recs: Mapping[str, _Record],
+    rows: Mapping[str, Sequence[Row]],
+    ctx: TransformContext,
+) -> None:
+    """Per deal record: the latest matching ``object`` row date, sharing rows first."""
+    raw_where = spec.get("where")
+    where: dict[str, object] = raw_where if isinstance(raw_where, dict) else {}
+    on_cols = _cols(spec, "by")
+    share = str(spec.get("share") or "")
+    sep = str(spec.get("separator") or "") or None
+    by_on: dict[tuple[str, ...], list[tuple[dt.date, set[str]]]] = {}
+    for raw in rows.get(str(spec["object"]), ()):
+        row = renamed(mapping, str(spec["object"]), raw)
+        if not all(
+            row.get(str(c)).strip().casefold() in {v.casefold() for v in _cols(where, c)}
+            for c in where
+        ):
+            continue
+        day = day_of(row.get(str(spec["date"])), ctx)
+        on = tuple(row.get(c).strip() for c in on_cols)
+        if day is not None and any(on):
+            by_on.setdefault(on, []).append((day, _values(row.get(share), sep) if share else set()))
+    for key, rec in recs.items():
+        found = by_on.get(rec.on, [])
+        sharing = [d for d, values in found if values & rec.shared]
+        days = sharing or [d for d, _ in found]
+        if days:
+            index.linked_dates[(obj.id, key)] = max(days)
+
+
+def _deal_from(
+    index: CrossIndex,
+    mapping: MappingFile,
+    obj: MappingObject,
+    target: MappingObject,
+    spec: Mapping[str, object],
+    recs: Mapping[str, _Record],
+    rows: Mapping[str, Sequence[Row]],
+    ctx: TransformContext,
+) -> None:
+    """Per row of ``obj``: the open record of ``target`` it shares a value with."""
+    from pdmigrate.mapping.entities import group_outcome
+
+    open_by_on: dict[tuple[str, ...], list[tuple[str, _Record]]] = {}
+    for key, rec in recs.items():
+        if group_outcome(target, rec.statuses) in ("open", None) and any(rec.on):
+            open_by_on.setdefault(rec.on, []).append((key, rec))
+    on_cols = _cols(spec, "by")
+    share = str(spec.get("share") or "")
+    sep = str(spec.get("separator") or "") or None
+    before_dot = obj.split_key == "before_dot" and obj.cardinality == "grouped"
+    out: dict[str, Ref] = {}
+    for raw in rows.get(obj.primary or "", ()):
+        row = prepared(mapping, obj, raw)
+        candidates = open_by_on.get(tuple(row.get(c).strip() for c in on_cols))
+        if not candidates:
+            continue
+        values = _values(row.get(share), sep) if share else set()
+        fits = [(k, r) for k, r in candidates if not share or values & r.shared]
+        if not fits:
+            continue
+        day = day_of(row.get(str(spec["date"])), ctx)
+        far = dt.date.max
+        earlier = [(k, r) for k, r in fits if day is None or (r.day or far) <= day]
+        if earlier:
+            best = max(earlier, key=lambda t: (t[1].day or dt.date.min, t[1].seq))
+        else:
+            best = min(fits, key=lambda t: (t[1].day or far, t[1].seq))
+        row_key = "|".join(group_key(row, list(obj.key), before_dot=before_dot))
+        if row_key.strip("|"):
+            out[row_key] = Ref(target.id, best[0], "key")
+    index.deals[obj.id] = out
 
 
 def _count(

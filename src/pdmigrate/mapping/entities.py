@@ -192,6 +192,25 @@ def deal_status(
         fields["value"] = 0
 
 
+def group_outcome(obj: MappingObject, values: Sequence[str]) -> str | None:
+    """The status (open, won, lost) :func:`deal_status` gives a group with these status values.
+
+    All won or all lost closes the deal; any open rule keeps it open; otherwise the last
+    rule decides, and a group without rules takes the default (None without one).
+    """
+    status = obj.status
+    if status is None:
+        return None
+    rules = [r for v in values if (r := _rule(obj, v)) is not None] if status.column else []
+    if rules and (all(r.status == "won" for r in rules) or all(r.status == "lost" for r in rules)):
+        return rules[-1].status
+    if any(r.status == "open" for r in rules):
+        return "open"
+    if rules:
+        return rules[-1].status
+    return status.default.status if status.default is not None else None
+
+
 def _paid(rows: Sequence[Row], column: Any) -> bool:
     """True when ``options.paid_column`` sums above zero over the group."""
     if not isinstance(column, str):

@@ -96,6 +96,9 @@ def one_record(
         return out
     by_entity = fill_fields(mapping, obj, rows, tctx, findings)
     links = links_for(obj, rows, mapping=mapping, key=key, index=ctx.index)
+    found_deal = ctx.index.deals.get(obj.id, {}).get("|".join(key)) if ctx.index else None
+    if found_deal is not None and "deal_id" not in links:
+        links["deal_id"] = found_deal  # options.deal_from: the open plan sharing a code
     record = _record_ref(obj, rows)
     record_entity: str = entity
     note_link: str | None = None
