@@ -48,11 +48,20 @@ def stale_items(items: Iterable[Item], ops: Ops) -> list[Item]:
             "SELECT stage, source_key FROM ops WHERE status = 'done' AND kind = 'create'"
         )
     }
+    # A delta wrote these from fresher exports than the workspace's: the workspace's older
+    # rows must not undo that (op keys are ``delta_<stage>`` / ``<source key>@<hash>``).
+    by_delta = {
+        (str(s).removeprefix("delta_"), str(k).rpartition("@")[0])
+        for s, k in ops.conn.execute(
+            "SELECT stage, source_key FROM ops WHERE status = 'done' AND stage LIKE 'delta\\_%' "
+            "ESCAPE '\\'"
+        )
+    }
     out: list[Item] = []
     for item in items:
         if item.kind != "create" or item.stage not in UPDATABLE:
             continue
-        if (item.stage, item.source_key) not in done:
+        if (item.stage, item.source_key) not in done or (item.stage, item.source_key) in by_delta:
             continue
         old = hashes.get((item.entity, item.source_key))
         if old and old != content_hash(item.payload):

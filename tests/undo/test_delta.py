@@ -23,6 +23,7 @@ from tests.undo.snapshot import snapshot
 from pdmigrate.delta_run import delta_workspace
 from pdmigrate.pipedrive.client import PipedriveClient
 from pdmigrate.pipedrive.endpoints import get as endpoint
+from pdmigrate.pipeline import run_workspace
 from pdmigrate.plan.store import load_plan
 from pdmigrate.state import State
 from pdmigrate.workspace import load_workspace
@@ -142,6 +143,13 @@ def test_delta_writes_exactly_the_changes_and_keeps_edits(
         ("person", edited_person),
         ("deal", edited_deal),
     }
+    # A plain `run` afterwards reads the workspace's older exports: it must not undo what
+    # the delta wrote from the fresh ones.
+    clients.clear()
+    after = run_workspace(load_workspace(ws), client_factory=recording_factory(ws, clients))
+    assert after.created == {}
+    assert after.updated == {}
+    assert {n for c in clients for n in c.stats.by_endpoint if endpoint(n).is_write} == set()
 
 
 def test_delta_on_unchanged_exports_sends_nothing(

@@ -108,9 +108,7 @@ def map_workspace(
         "fields": sum(len(o.fields) for o in proposal.mapping.objects),
         "review": [r.to_dict() for r in low],
         "unmapped_values": unmapped,
-        "not_migrated": [
-            n.model_dump() for n in proposal.mapping.not_migrated
-        ],
+        "not_migrated": [n.model_dump() for n in proposal.mapping.not_migrated],
         "unknown_files": list(proposal.unknown_files),
     }
     with workspace.state() as state:
