@@ -67,6 +67,7 @@ bench-quick: install ## The benchmarks at small sizes (a few minutes)
 	$(BIN)/python bench/throughput.py --records 500 --baseline-records 100
 	$(BIN)/python bench/synth_scale.py --patients 10000
 	$(BIN)/python bench/mapping_accuracy.py
+	$(BIN)/python bench/migrate.py --patients 40
 
 clean: ## Remove build and test leftovers (keeps .venv)
 	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis
