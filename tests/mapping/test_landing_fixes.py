@@ -237,3 +237,128 @@ def test_pbn_synth_won_times_and_appointment_deals(synth40: dict[str, Path]) -> 
         assert plans[ref.key].fields["status"] == "open"
         assert ref.key.startswith(f"{row.get('Practice')}|{row.get('Patient ID')}|")
         assert {c.strip() for c in row.get("Procedures").split(",")} & items[ref.key]
+
+
+# --- 3. corepractice: payments note and invoice PDFs on the invoice fields' record ----
+
+
+def _cp_plan(plan: str, patient: str, created: str, code: str) -> dict[str, str]:
+    return {
+        "Plan ID": plan,
+        "Patient ID": patient,
+        "Created": created,
+        "Item Code": code,
+        "Plan Status": "Accepted",
+        "Fee": "100",
+        "Qty": "1",
+    }
+
+
+def _cp_invoice(no: str, patient: str, date: str, code: str) -> dict[str, str]:
+    return {
+        "Invoice No": no,
+        "Patient ID": patient,
+        "Invoice Date": date,
+        "Item Code": code,
+        "Total": "100",
+        "Balance": "40",
+        "Status": "Part Paid",
+    }
+
+
+def _payment(pid: str, invoice: str, date: str, amount: str) -> dict[str, str]:
+    return {
+        "Payment ID": pid,
+        "Date": date,
+        "Patient ID": "P1",
+        "Method": "EFTPOS",
+        "Amount": amount,
+        "Invoice": invoice,
+    }
+
+
+def test_invoice_payments_and_pdfs_land_on_the_joined_plan() -> None:
+    """Payments -> one "Payment history" note, Invoice_<no>.pdf -> File, on the invoice's deal."""
+    cp = _mapping("corepractice")
+    rows = {
+        "treatment_plans": _rows("treatment_plans.csv", _cp_plan("7", "P1", "01/02/2024", "011")),
+        "invoices": _rows(
+            "invoices.csv",
+            _cp_invoice("300014", "P1", "05/03/2024", "011"),
+            _cp_invoice("300020", "P2", "05/03/2024", "011"),
+        ),
+        "payments": _rows(
+            "payments.csv",
+            _payment("R1", "300014", "2024-03-05", "50"),
+            _payment("R2", "300014", "2024-03-20", "10"),
+            _payment("R3", "", "2024-03-21", "99"),
+        ),
+    }
+    files = ("invoices/Invoice_300014.pdf", "invoices/Invoice_3000145.pdf", "xrays/300014.jpg")
+    made = apply_rows(cp, rows, ApplyContext(attachments=files))
+    fields = [p for p in made.of("invoice_fields", "deal") if p.update_of is not None]
+    assert fields[0].update_of == Ref("treatment_plan_deal", "7")
+    skey = "corepractice/invoice_fields/300014"
+    note = next(p for p in made.of("invoice_fields", "note") if p.source_key == f"{skey}#payments")
+    assert note.links == {"deal_id": Ref("treatment_plan_deal", "7")}
+    assert note.fields["content"] == (
+        f"[pdmigrate src={skey}#payments]\nPayment history\n"
+        "Date | Payment ID | Method | Amount\n"
+        "2024-03-05 | R1 | EFTPOS | 50\n2024-03-20 | R2 | EFTPOS | 10"
+    )
+    got = [(p.fields, p.links) for p in made.of("invoice_fields", "file")]
+    assert got == [
+        ({"file_name": "invoices/Invoice_300014.pdf"}, {"deal_id": Ref("treatment_plan_deal", "7")})
+    ]
+    # No plan for P2 and no payments: its fields go to the person, and nothing else lands.
+    other = [(p.entity, p.source_key) for p in made.payloads if "300020" in p.source_key]
+    assert other == [
+        ("person", "corepractice/invoice_fields/300020"),
+        ("note", "corepractice/invoice_fields/300020#table"),
+    ]
+
+
+def test_synth_invoice_pdfs_and_payment_notes(synth40: dict[str, Path]) -> None:
+    """Synth corepractice: every manifest invoice PDF and payment lands on its invoice's record."""
+    import json
+
+    from pdmigrate.mapping.gather import attachment_names
+
+    folder = synth40["corepractice"]
+    profile = load_profile("corepractice")
+    mapping = propose(profile, settings_for(profile), sample_exports(profile, folder)).mapping
+    rows = read_rows(mapping, folder, profile)
+    names = attachment_names(folder / "attachments")
+    made = apply_rows(mapping, rows, ApplyContext(attachments=names))
+    records = {
+        p.source_key: p.update_of
+        for p in made.of("invoice_fields")
+        if p.update_of is not None and p.entity in ("deal", "person")
+    }
+    manifest = json.loads((folder / "synth_manifest.json").read_text(encoding="utf-8"))
+    pdfs = [str(x).removeprefix("attachments/") for x in manifest["attachments"]["invoice_pdfs"]]
+    assert pdfs
+    files = {p.fields["file_name"]: p for p in made.of("invoice_fields", "file")}
+    assert sorted(files) == sorted(pdfs)
+    for name, payload in files.items():
+        number = name.rsplit("_", 1)[-1].removesuffix(".pdf")
+        record = records[f"corepractice/invoice_fields/{number}"]
+        assert list(payload.links.values()) == [record]
+    invoiced = {r.get("Invoice No") for r in rows["invoices"] if r.get("Status") != "Voided"}
+    paid: dict[str, list[str]] = {}
+    for r in rows["payments"]:
+        if r.get("Invoice") in invoiced:
+            paid.setdefault(r.get("Invoice"), []).append(r.get("Payment ID"))
+    notes = {
+        p.source_key.removesuffix("#payments").rsplit("/", 1)[-1]: p
+        for p in made.of("invoice_fields", "note")
+        if p.source_key.endswith("#payments")
+    }
+    assert paid
+    assert sorted(notes) == sorted(paid)
+    for number, ids in paid.items():
+        note = notes[number]
+        assert list(note.links.values()) == [records[f"corepractice/invoice_fields/{number}"]]
+        lines = note.fields["content"].splitlines()
+        assert lines[1] == "Payment history"
+        assert sorted(line.split(" | ")[1] for line in lines[3:]) == sorted(ids)

@@ -13,7 +13,9 @@ what those rules need, bounded by keys, not rows:
 * ``joined``: per joining object, group key -> the record it joined;
 * ``linked_dates``: per joined record, the latest date of the records joined into it,
   or (``options.won_from``) the latest date of another object's matching rows;
-* ``deals``: per object (``options.deal_from``), row key -> the open deal it belongs to.
+* ``deals``: per object (``options.deal_from``), row key -> the open deal it belongs to;
+* ``side_rows``: per object (``options.payment_note``), group key -> the other object's
+  rows of that group, cut to the note's columns (an invoice's payments).
 
 Everything is pure; :class:`CrossIndex` is data only. Without an index (apply_object
 called alone) the rules take their fallbacks.
@@ -99,6 +101,7 @@ class CrossIndex:
     joined: dict[str, dict[str, str]] = field(default_factory=dict)
     linked_dates: dict[tuple[str, str], dt.date] = field(default_factory=dict)
     deals: dict[str, dict[str, Ref]] = field(default_factory=dict)
+    side_rows: dict[str, dict[str, list[Row]]] = field(default_factory=dict)
 
     def most_frequent(self, obj_id: str, link: str, key: str) -> str | None:
         """The most frequent value (first seen wins a tie) for one record, or None."""
@@ -182,6 +185,10 @@ def build_index(
             index.candidates[spec.to] = _candidates(target, spec, rows.get(target.primary, ()), ctx)
         if obj.primary is not None:
             _join_groups(index, obj, spec, rows.get(obj.primary, ()), ctx)
+    for obj in mapping.objects:
+        side = obj.options.get("payment_note")
+        if isinstance(side, dict) and side.get("object") and side.get("by"):
+            index.side_rows[obj.id] = _side_rows(mapping, side, rows)
     summaries: dict[tuple[str, str], dict[str, _Record]] = {}
     for obj in mapping.objects:
         won = obj.options.get("won_from")
@@ -197,6 +204,23 @@ def build_index(
             recs = _records(mapping, target, spec_deal, rows, ctx, summaries)
             _deal_from(index, mapping, obj, target, spec_deal, recs, rows, ctx)
     return index
+
+
+def _side_rows(
+    mapping: MappingFile, spec: Mapping[str, object], rows: Mapping[str, Sequence[Row]]
+) -> dict[str, list[Row]]:
+    """``payment_note``: the ``object`` rows per ``by`` value, keeping only ``columns``."""
+    source = str(spec["object"])
+    by = _cols(spec, "by")
+    keep = _cols(spec, "columns")
+    out: dict[str, list[Row]] = {}
+    for raw in rows.get(source, ()):
+        row = renamed(mapping, source, raw)
+        key = "|".join(row.get(c).strip() for c in by)
+        if key.strip("|"):
+            cut = {c: row.get(c) for c in keep} if keep else dict(row.values)
+            out.setdefault(key, []).append(Row(cut, row.file, row.line, row.sheet))
+    return out
 
 
 @dataclass

@@ -162,3 +162,14 @@ def read_rows(
             r for r in iter_source_rows(exports, source.files, profile) if isinstance(r, Row)
         ]
     return out
+
+
+def attachment_names(folder: Path | None) -> tuple[str, ...]:
+    """Every file below the attachments folder, as ``/``-separated paths relative to it.
+
+    Pass them as :attr:`~pdmigrate.mapping.payload.ApplyContext.attachments`; apply
+    matches an object's ``options.attachments`` pattern against them (invoice PDFs).
+    """
+    if folder is None or not folder.is_dir():
+        return ()
+    return tuple(sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()))

@@ -85,6 +85,9 @@ class ApplyContext:
 
     ``index`` holds the cross-object facts (:mod:`pdmigrate.mapping.crossref`);
     :func:`~pdmigrate.mapping.apply.apply_rows` builds it when it is None.
+    ``attachments`` lists the files of the workspace attachments folder (paths relative
+    to it, ``/``-separated; :func:`pdmigrate.mapping.gather.attachment_names`): an
+    object's ``options.attachments`` pattern picks its files from them.
     """
 
     practice_name: str = "Practice"
@@ -92,6 +95,7 @@ class ApplyContext:
     firm_name_patterns: Sequence[str] = ()
     firm_categories: Sequence[str] = ()
     index: CrossIndex | None = None
+    attachments: Sequence[str] = ()
 
 
 def source_key(mapping: MappingFile, obj: MappingObject, key: Sequence[str]) -> str:

@@ -21,6 +21,7 @@ from pdmigrate.mapping.rollups import (
     pivot,
     split_before_dot,
 )
+from pdmigrate.mapping.sides import attached_files, payment_note
 from pdmigrate.mapping.values import (
     chain_of,
     finding,
@@ -123,6 +124,11 @@ def one_record(
         if obj.note_table is not None and rows:
             parent = record or Ref(obj.id, "|".join(key))
             out.extend(_table_note(mapping, obj, rows, skey, parent, note_link))
+        if record is not None and join_spec(obj) is not None:
+            # Payments and invoice PDFs land on the record the fields update (§2 Invoice).
+            group = "|".join(key)
+            out.extend(payment_note(mapping, obj, group, skey, record, note_link, ctx, where))
+            out.extend(attached_files(obj, rows, skey, record, note_link, ctx))
         out.findings.extend(findings)
         return out
     note_when = obj.options.get("note_when")
