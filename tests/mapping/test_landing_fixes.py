@@ -200,6 +200,22 @@ def test_pbn_appointment_deal_is_the_open_plan_sharing_a_code() -> None:
     assert links["PR1|16"] == Ref(plan, "PR1|3|2024-02-01")  # C + TP: still open
 
 
+def test_pbn_placeholder_presented_date_groups_by_date_planned() -> None:
+    """Date Presented 0001-01-01 (never presented) falls back to Date Planned for the key."""
+    pbn = _mapping("practicebynumbers")
+    items = _rows(
+        "treatment_plans.csv",
+        _item("4", "D2740", "TP", "2024-03-01", "0001-01-01"),
+        _item("4", "D0120", "TP", "2024-03-01", ""),
+    )
+    made = apply_rows(pbn, {"treatment_plans": items})
+    deals = made.of("treatment_plan_deal", "deal")
+    assert [d.source_key for d in deals] == [
+        "practicebynumbers/treatment_plan_deal/PR1|4|2024-03-01"
+    ]
+    assert deals[0].fields["value"] == 200.0
+
+
 def test_pbn_synth_won_times_and_appointment_deals(synth40: dict[str, Path]) -> None:
     """On synth data: won plans carry their last completed appointment; deals share a code."""
     _, rows, applied = _synth_applied("practicebynumbers", synth40["practicebynumbers"])
@@ -208,7 +224,7 @@ def test_pbn_synth_won_times_and_appointment_deals(synth40: dict[str, Path]) -> 
     items: dict[str, set[str]] = {}
     for r in rows["treatment_plans"]:
         presented = r.get("Date Presented")
-        day = presented if presented.strip() else r.get("Date Planned")
+        day = presented if presented.strip() not in ("", "0001-01-01") else r.get("Date Planned")
         items.setdefault(f"{r.get('Practice')}|{r.get('Patient ID')}|{day}", set()).add(
             r.get("Code")
         )

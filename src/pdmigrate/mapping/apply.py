@@ -16,8 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
-from pdmigrate.mapping.crossref import build_index
-from pdmigrate.mapping.crossref import group_fallbacks as _group_fallbacks
+from pdmigrate.mapping.crossref import build_index, prepared
 from pdmigrate.mapping.fill import keep_row, key_values
 from pdmigrate.mapping.model import Mapping as MappingFile
 from pdmigrate.mapping.model import MappingObject
@@ -38,22 +37,9 @@ def apply_object(
     ctx = ctx or ApplyContext()
     tctx = transform_context(mapping)
     out = Applied()
-    renames = mapping.sources.get(obj.primary or "", None)
     kept: list[Row] = []
-    fallbacks = _group_fallbacks(mapping, obj)
     for row in rows:
-        if renames is not None and renames.headers:
-            row = Row(
-                {renames.headers.get(h, h): v for h, v in row.values.items()},
-                row.file,
-                row.line,
-                row.sheet,
-            )
-        blank = [c for c in fallbacks if not row.get(c).strip() and row.get(fallbacks[c]).strip()]
-        if blank:
-            values = dict(row.values)
-            values.update({c: row.get(fallbacks[c]) for c in blank})
-            row = Row(values, row.file, row.line, row.sheet)
+        row = prepared(mapping, obj, row)
         if keep_row(obj, row):
             kept.append(row)
     if obj.cardinality == "not_migrated":

@@ -248,12 +248,20 @@ def prepared(mapping: MappingFile, obj: MappingObject, row: Row) -> Row:
     """The row as apply reads it for ``obj``: headers renamed, group fallbacks filled."""
     row = renamed(mapping, obj.primary or "", row)
     fallbacks = group_fallbacks(mapping, obj)
-    blank = [c for c in fallbacks if not row.get(c).strip() and row.get(fallbacks[c]).strip()]
+    blank = [c for c in fallbacks if _blank(row.get(c)) and not _blank(row.get(fallbacks[c]))]
     if blank:
         values = dict(row.values)
         values.update({c: row.get(fallbacks[c]) for c in blank})
         row = Row(values, row.file, row.line, row.sheet)
     return row
+
+
+def _blank(text: str) -> bool:
+    """Empty, or a placeholder date (``0001-01-01``: Practice by Numbers' "not presented")."""
+    if not text.strip():
+        return True
+    result = chain_of("null_dates")(text.strip(), TransformContext())
+    return isinstance(result, Ok) and result.value is None
 
 
 def renamed(mapping: MappingFile, source: str, row: Row) -> Row:
