@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Generator, Iterable, Iterator
 from functools import lru_cache
+from itertools import chain
 from pathlib import Path
 from types import TracebackType
 
@@ -301,7 +302,8 @@ class Table:
                 if isinstance(item, Finding):
                     yield item
             return
-        records: Iterable[RawRecord | Finding] = self._chain()
+        records: Iterable[RawRecord | Finding] = chain(self._buffer, self._source)
+        self._buffer = []
         header, raw_header, width = self._header, self._raw_header, len(self._header)
         name, sheet = self.name, self.sheet
         for item in records:
@@ -318,11 +320,6 @@ class Table:
                         yield Row(dict(zip(header, cells, strict=True)), name, line, sheet)
                         continue
             yield from self._shape(line, cells)
-
-    def _chain(self) -> Iterator[RawRecord | Finding]:
-        yield from self._buffer
-        self._buffer = []
-        yield from self._source
 
     def _shape(self, line: int, cells: list[str]) -> Iterator[Row | Finding]:
         joined = _SEP.join(cells)

@@ -19,7 +19,7 @@ import zipfile
 from collections.abc import Generator, Iterator
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 from xml.etree import ElementTree as ET
 
 from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
@@ -165,21 +165,31 @@ def _iter_calamine(path: Path, sheet: str) -> Generator[RawRecord, None, int]:
     if start is None:
         return -1
     line, pad = start[0], [""] * start[1]
-    text = cell_text
-    for values in rows:
-        line += 1
-        cells = pad + values if pad else values
-        for i, value in enumerate(cells):
-            if value.__class__ is not str:
-                if value.__class__ is float and value.is_integer():
-                    if abs(value) >= _EXACT_LIMIT:
-                        return line - 1
-                    cells[i] = str(int(value))
-                else:
-                    cells[i] = text(value)
-        if cells.count("") != len(cells):
-            yield line, cast("list[str]", cells)  # every cell is text by now
+    try:
+        for values in rows:
+            line += 1
+            cells = [v if v.__class__ is str else _calamine_text(v) for v in values]
+            if pad:
+                cells[:0] = pad
+            if cells.count("") != len(cells):
+                yield line, cells
+    except _Inexact:
+        return line - 1
     return -1
+
+
+class _Inexact(Exception):
+    """A whole number too big for a float to hold exactly (see ``_EXACT_LIMIT``)."""
+
+
+def _calamine_text(value: object) -> str:
+    if value.__class__ is float:
+        if value.is_integer():
+            if abs(value) >= _EXACT_LIMIT:
+                raise _Inexact
+            return str(int(value))
+        return repr(value)
+    return cell_text(value)
 
 
 def _unreadable(shown: str, exc: Exception) -> Finding:
