@@ -294,7 +294,7 @@ def _payment(pid: str, invoice: str, date: str, amount: str) -> dict[str, str]:
 
 
 def test_invoice_payments_and_pdfs_land_on_the_joined_plan() -> None:
-    """Payments -> one "Payment history" note, Invoice_<no>.pdf -> File, on the invoice's deal."""
+    """Payments and allocations -> a "Payment history" note, invoice PDF -> File, on the deal."""
     cp = _mapping("corepractice")
     rows = {
         "treatment_plans": _rows("treatment_plans.csv", _cp_plan("7", "P1", "01/02/2024", "011")),
@@ -309,6 +309,10 @@ def test_invoice_payments_and_pdfs_land_on_the_joined_plan() -> None:
             _payment("R2", "300014", "2024-03-20", "10"),
             _payment("R3", "", "2024-03-21", "99"),
         ),
+        "payment_allocations": _rows(
+            "allocations.csv",
+            {"Alloc. date": "2024-03-22", "PP number": "PP9", "Invoice": "300014", "Applied": "5"},
+        ),
     }
     files = ("invoices/Invoice_300014.pdf", "invoices/Invoice_3000145.pdf", "xrays/300014.jpg")
     made = apply_rows(cp, rows, ApplyContext(attachments=files))
@@ -320,7 +324,8 @@ def test_invoice_payments_and_pdfs_land_on_the_joined_plan() -> None:
     assert note.fields["content"] == (
         f"[pdmigrate src={skey}#payments]\nPayment history\n"
         "Date | Payment ID | Method | Amount\n"
-        "2024-03-05 | R1 | EFTPOS | 50\n2024-03-20 | R2 | EFTPOS | 10"
+        "2024-03-05 | R1 | EFTPOS | 50\n2024-03-20 | R2 | EFTPOS | 10\n"
+        "2024-03-22 | PP9 | Prepayment | 5"
     )
     got = [(p.fields, p.links) for p in made.of("invoice_fields", "file")]
     assert got == [
@@ -365,6 +370,9 @@ def test_synth_invoice_pdfs_and_payment_notes(synth40: dict[str, Path]) -> None:
     for r in rows["payments"]:
         if r.get("Invoice") in invoiced:
             paid.setdefault(r.get("Invoice"), []).append(r.get("Payment ID"))
+    for r in rows["payment_allocations"]:
+        if r.get("Invoice") in invoiced:
+            paid.setdefault(r.get("Invoice"), []).append(r.get("PP number"))
     notes = {
         p.source_key.removesuffix("#payments").rsplit("/", 1)[-1]: p
         for p in made.of("invoice_fields", "note")

@@ -209,16 +209,36 @@ def build_index(
 def _side_rows(
     mapping: MappingFile, spec: Mapping[str, object], rows: Mapping[str, Sequence[Row]]
 ) -> dict[str, list[Row]]:
-    """``payment_note``: the ``object`` rows per ``by`` value, keeping only ``columns``."""
-    source = str(spec["object"])
-    by = _cols(spec, "by")
+    """``payment_note``: the ``object`` rows per ``by`` value, keeping only ``columns``.
+
+    Each ``also`` entry adds another object's rows, its ``columns`` mapping note column
+    -> its own column and ``constant`` filling note columns it lacks (prepayment
+    allocations: ``Alloc. date`` as Date, ``Applied`` as Amount, Method "Prepayment").
+    """
     keep = _cols(spec, "columns")
     out: dict[str, list[Row]] = {}
-    for raw in rows.get(source, ()):
-        row = renamed(mapping, source, raw)
-        key = "|".join(row.get(c).strip() for c in by)
-        if key.strip("|"):
-            cut = {c: row.get(c) for c in keep} if keep else dict(row.values)
+    also = spec.get("also")
+    extra = [a for a in also if isinstance(a, dict)] if isinstance(also, list) else []
+    for part in (spec, *extra):
+        source = str(part.get("object") or "")
+        by = _cols(part, "by")
+        raw_cols = part.get("columns") if part is not spec else None
+        renames = (
+            {str(k): str(v) for k, v in raw_cols.items()} if isinstance(raw_cols, dict) else {}
+        )
+        raw_const = part.get("constant")
+        const = (
+            {str(k): str(v) for k, v in raw_const.items()} if isinstance(raw_const, dict) else {}
+        )
+        for raw in rows.get(source, ()):
+            row = renamed(mapping, source, raw)
+            key = "|".join(row.get(c).strip() for c in by)
+            if not source or not by or not key.strip("|"):
+                continue
+            if keep:
+                cut = {c: const.get(c) or row.get(renames.get(c, c)) for c in keep}
+            else:
+                cut = dict(row.values)
             out.setdefault(key, []).append(Row(cut, row.file, row.line, row.sheet))
     return out
 
