@@ -191,7 +191,7 @@ class Auditor:
         elif c.key:
             self.store.add_key(obj, key, row.file, row.line)
         for namespace, columns in c.provides:
-            lookup = norm("\x1f".join(values.get(col, "") for col in columns))
+            lookup = norm("\x1f".join([values.get(col, "") for col in columns]))
             if lookup:
                 self.store.add_key(namespace, lookup, row.file, row.line)
         for column in c.required:
@@ -272,7 +272,7 @@ class Auditor:
             email = parsed.get(email_col, "") if email_col else ""
             if email and not self._placeholder(email):
                 dob = parsed.get(dob_col, "") if dob_col else ""
-                name = " ".join(values.get(n, "") for n in name_cols)
+                name = " ".join([values.get(n, "") for n in name_cols])
                 if c.contact and values.get(c.contact, "").strip() and self._firm(name):
                     name = values[c.contact]  # a firm client: the person is its contact
                 name = norm(name)

@@ -135,6 +135,8 @@ class Reader:
                 delimiter=info.delimiter,
                 sheet=info.sheet,
             )
+        names = [columns.get(h, h) for h in table.info.header]
+        width = len(names)
         with table:
             for item in table:
                 if isinstance(item, Finding):
@@ -143,7 +145,10 @@ class Reader:
                     yield replace(item, object=obj_name)
                 elif identity:
                     yield item
-                else:
+                elif len(item.values) == width:  # keyed by the header, in its order
+                    values = dict(zip(names, item.values.values(), strict=True))
+                    yield Row(values, item.file, item.line, item.sheet)
+                else:  # a long ragged row has extra "Column N" keys
                     values = {columns.get(h, h): v for h, v in item.values.items()}
                     yield Row(values, item.file, item.line, item.sheet)
 
