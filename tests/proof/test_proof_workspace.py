@@ -62,10 +62,10 @@ def test_buckets_add_up_to_the_synth_composition(flow: DemoResult) -> None:
 
 
 def test_sample_covers_every_stratum_it_can_and_lists_the_rest(flow: DemoResult) -> None:
-    """The 50-record sample covers its strata; the only uncovered ones are absent entities."""
+    """The 50-record sample covers every stratum, files (the invoice PDFs) included."""
     strata = flow.sample["strata"]
     assert strata["covered"] == strata["total"]
-    assert strata["uncovered"] == ["file: none in the exports"]
+    assert strata["uncovered"] == []
     ws = load_workspace(flow.workspace)
     with ws.state() as st:
         rows = st.conn.execute(

@@ -16,7 +16,7 @@ from pdmigrate.errors import ConfigError
 from pdmigrate.mapping.apply import apply_rows
 from pdmigrate.mapping.confirm import require_confirmed
 from pdmigrate.mapping.fill import keep_row, key_values
-from pdmigrate.mapping.gather import read_rows
+from pdmigrate.mapping.gather import attachment_names, read_rows
 from pdmigrate.mapping.io import MAPPING_NAME, load_mapping
 from pdmigrate.mapping.model import Mapping as MappingFile
 from pdmigrate.mapping.payload import ApplyContext, Payload, source_key
@@ -130,6 +130,7 @@ def read_source(workspace: Workspace) -> Source:
         practice_name=workspace.config.name,
         firm_name_patterns=profile.system.firm_name_patterns,
         firm_categories=profile.system.firm_categories,
+        attachments=attachment_names(workspace.config.attachments),
     )
     applied = apply_rows(mapping, rows, ctx)
     private, not_restrictable = private_keys(mapping, rows)
