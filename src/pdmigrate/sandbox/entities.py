@@ -21,7 +21,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from pdmigrate.sandbox import fields
-from pdmigrate.sandbox.envelope import ApiError, bad_request, not_allowed, validation_error
+from pdmigrate.sandbox.envelope import (
+    ApiError,
+    bad_request,
+    json_type,
+    not_allowed,
+    validation_error,
+)
 from pdmigrate.sandbox.plans import get_plan
 from pdmigrate.sandbox.store import Account, Store, parse_time, rfc3339
 
@@ -122,21 +128,6 @@ class Ctx:
 def label(entity: str) -> str:
     """``persons`` -> ``Person`` (for messages)."""
     return _LABELS.get(entity, entity.rstrip("s").capitalize())
-
-
-def json_type(value: Any) -> str:
-    """The JSON type name of a decoded value (as the spec validator words it)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
 
 
 def _is_int(v: Any) -> bool:

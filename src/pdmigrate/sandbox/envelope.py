@@ -180,3 +180,18 @@ def parse_json_body(raw: bytes) -> Any:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise validation_error("body", "Invalid JSON body") from None
+
+
+def json_type(value: Any) -> str:
+    """The JSON type name of a decoded value, as Pipedrive's validation messages word it."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from pdmigrate.sandbox.envelope import ApiError, RequestContext, validation_error
+from pdmigrate.sandbox.envelope import ApiError, RequestContext, json_type, validation_error
 from pdmigrate.sandbox.store import parse_time, rfc3339, v1_time
 
 V1_TIME = "%Y-%m-%d %H:%M:%S"
@@ -37,21 +37,6 @@ def not_a_choice(name: str, allowed: list[str]) -> ApiError:
     return validation_error(
         name, f"The value you selected is not a valid choice. Allowed: {', '.join(allowed)}."
     )
-
-
-def json_type(value: Any) -> str:
-    """The JSON type name of a decoded value."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
 
 
 def body_object(ctx: RequestContext) -> dict[str, Any]:

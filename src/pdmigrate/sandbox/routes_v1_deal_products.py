@@ -21,8 +21,15 @@ from typing import Any
 
 from starlette.responses import Response
 
-from pdmigrate.sandbox.envelope import ApiError, ApiRoute, RequestContext, ok, validation_error
-from pdmigrate.sandbox.routes_v1_common import json_type, not_a_choice
+from pdmigrate.sandbox.envelope import (
+    ApiError,
+    ApiRoute,
+    RequestContext,
+    json_type,
+    ok,
+    validation_error,
+)
+from pdmigrate.sandbox.routes_v1_common import not_a_choice
 from pdmigrate.sandbox.routes_v2 import paginate
 
 ENTITY = "dealProducts"

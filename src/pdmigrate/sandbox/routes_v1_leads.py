@@ -17,11 +17,10 @@ from typing import Any
 
 from starlette.responses import Response
 
-from pdmigrate.sandbox.envelope import ApiError, ApiRoute, RequestContext, ok
+from pdmigrate.sandbox.envelope import ApiError, ApiRoute, RequestContext, json_type, ok
 from pdmigrate.sandbox.routes_v1_common import (
     check_date,
     existing,
-    json_type,
     me,
     paginate,
     query_int,

@@ -29,6 +29,7 @@ from typing import Any
 import jsonschema_rs
 import yaml
 
+from pdmigrate.sandbox.envelope import json_type
 from pdmigrate.sandbox.spec_deviations import (
     KNOWN_SPEC_DEVIATIONS,
     Direction,
@@ -342,20 +343,6 @@ def _field(path: list[str | int]) -> str:
     return out
 
 
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
-
-
 def _describe(err: jsonschema_rs.ValidationError) -> tuple[list[str | int], str]:
     """(instance path, message) in Pipedrive's words; never echoes the value itself."""
     path: list[str | int] = list(err.instance_path)
@@ -370,7 +357,7 @@ def _describe(err: jsonschema_rs.ValidationError) -> tuple[list[str | int], str]
     if kind == "type":
         types = [t for t in info.get("types", []) if t != "null"] or ["null"]
         expected = " or ".join(types)
-        return path, f"Expected '{expected}' as value, got '{_json_type(err.instance)}'"
+        return path, f"Expected '{expected}' as value, got '{json_type(err.instance)}'"
     if kind == "format":
         word = _FORMAT_WORDS.get(str(info.get("format")), str(info.get("format")))
         return path, f"This value is not a valid {word}."
