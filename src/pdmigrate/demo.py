@@ -54,12 +54,17 @@ class DemoResult:
 
     @property
     def accounted(self) -> bool:
-        """Every source record is in a bucket and the buckets add up."""
+        """Every source row is in a bucket of each target, the buckets add up, none is left."""
         from pdmigrate.verify import BUCKETS
 
         objects = self.verify.get("objects") or {}
-        return bool(objects) and all(
-            o.get("source", 0) == sum(o.get(b, 0) for b in BUCKETS) for o in objects.values()
+        rows = self.verify.get("rows") or {}
+        return (
+            bool(objects)
+            and all(
+                o.get("source", 0) == sum(o.get(b, 0) for b in BUCKETS) for o in objects.values()
+            )
+            and rows.get("total", -1) == rows.get("accounted")
         )
 
     @property
@@ -78,7 +83,8 @@ class DemoResult:
             "sample": {k: self.sample.get(k) for k in ("run_id", "status", "diff", "strata")},
             "run": {k: self.run.get(k) for k in ("run_id", "status", "created", "failed")},
             "verify": {
-                k: self.verify.get(k) for k in ("ok", "fields", "accuracy", "tokens", "objects")
+                k: self.verify.get(k)
+                for k in ("ok", "fields", "accuracy", "tokens", "rows", "objects")
             },
             "seconds": round(self.seconds, 2),
         }

@@ -1,16 +1,11 @@
 """``pdmigrate verify``: read back everything the runs wrote, reconcile, compare every field.
 
-For each source object (``object``, or ``object/entity`` when one object maps to
-several targets, e.g. a firm client row -> person and organization), every source
-record lands in exactly one bucket (:data:`BUCKETS`): ``migrated`` (written, or
-linked to a person already in the account), ``merged`` (a duplicate folded into the
-kept record), ``skipped`` (by a mapping filter, decisions.csv or the engine's rules),
-``failed`` (Pipedrive refused it, or what it hangs on was not written),
-``quarantined`` (never sent: no op reached it). ``source`` is their sum: every
-record the object made (a row, or a group of rows for grouped objects; records
-folded into one each counted in that record's bucket) plus the rows the mapping's
-filters leave out. Field-only rows (a health fund, an invoice total) are counted with
-the record they fill.
+For each target (``object``, or ``object/entity`` when one object makes records of
+several entities, e.g. a firm client row -> person and organization), every source
+row the object reads lands in exactly one bucket (:data:`BUCKETS`: migrated, merged,
+skipped, failed, quarantined) and ``source``, the object's rows, is their sum
+(:mod:`pdmigrate.verify_rows`). ``rows`` says how many rows the exports hold and how
+many of them some target accounts for.
 
 Then ``found`` counts the migrated records read back from Pipedrive (``ids=`` batch
 gets and paged listings only, :mod:`pdmigrate.verify_read`), ``links`` the links
@@ -28,102 +23,18 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from pdmigrate.load_body import LINK_ENTITY
-from pdmigrate.load_items import Item, build_items
-from pdmigrate.mapping.payload import Payload
-from pdmigrate.plan.payloads import DROPPED
+from pdmigrate.load_items import build_items
 from pdmigrate.sample_diff import empty, read_path, same
 from pdmigrate.state_ops import Ops
-from pdmigrate.verify_expect import Expected, expectations
-from pdmigrate.verify_read import read_back
+from pdmigrate.verify_expect import Expected, ParentLink, expectations, parent_links
+from pdmigrate.verify_read import read_back, read_parents
+from pdmigrate.verify_rows import BUCKETS, bucket_of, object_rows, reconcile, target_name
 from pdmigrate.workspace import Workspace
 
 __all__ = ["BUCKETS", "MAX_LISTED", "bucket_of", "reconcile", "verify_workspace"]
 
-BUCKETS = ("migrated", "merged", "skipped", "failed", "quarantined")
 #: Mismatches listed in the summary (the count is always exact).
 MAX_LISTED = 200
-
-
-def bucket_of(item: Item | None, status: str | None) -> str:
-    """The bucket of a record from its work item and op status."""
-    if item is None:
-        return "quarantined"
-    if item.kind == "skip":
-        return "merged" if item.note.startswith("merged") else "skipped"
-    if status == "done":
-        return "migrated"
-    if status == "failed":
-        return "failed"
-    if status == "skipped":
-        return "skipped"
-    return "quarantined"
-
-
-def _name(obj: str, entity: str, multi: Mapping[str, set[str]]) -> str:
-    return obj if len(multi.get(obj, ())) <= 1 else f"{obj}/{entity}"
-
-
-def reconcile(
-    raw: list[Payload],
-    items: list[Item],
-    index: Any,
-    statuses: Mapping[tuple[str, str], str],
-    merges: Mapping[str, str],
-    excluded: Mapping[tuple[str, str], int],
-) -> dict[str, dict[str, Any]]:
-    """``{object: {source, bucket...}}`` (see the module docstring). Pure.
-
-    Every payload counts (several payloads of one record each count, in the record's
-    bucket); ``excluded`` rows (mapping filters) are skipped.
-    """
-    by_slot = {(i.entity, i.source_key): i for i in items if i.stage != "org_parent"}
-    by_op = {(i.stage, i.source_key): i for i in items}
-    multi: dict[str, set[str]] = {}
-    for p in raw:
-        multi.setdefault(p.object, set()).add(p.entity)
-    out: dict[str, dict[str, Any]] = {}
-
-    def count(name: str, bucket: str, n: int = 1) -> None:
-        row = out.setdefault(name, {"source": 0, **dict.fromkeys(BUCKETS, 0)})
-        row[bucket] += n
-        row["source"] += n
-
-    for p in raw:
-        name = _name(p.object, p.entity, multi)
-        if p.entity in DROPPED:  # staff become owners, pipelines the target preparation
-            count(name, "skipped")
-            continue
-        if p.update_of is not None:
-            own = by_op.get((p.entity, p.source_key))
-            if own is not None and own.kind == "update":
-                count(name, bucket_of(own, statuses.get((own.stage, own.source_key))))
-                continue
-            target = index.source_key(p.update_of, p.entity)
-            item = by_slot.get((p.entity, target)) if target else None
-        else:
-            key = merges.get(p.source_key)
-            if key is not None and (p.entity, p.source_key) not in by_slot:
-                count(name, "merged")
-                continue
-            item = by_slot.get((p.entity, p.source_key))
-        status = None if item is None else statuses.get((item.stage, item.source_key))
-        count(name, bucket_of(item, status))
-    for (obj, entity), n in excluded.items():
-        if n:
-            count(_name(obj, entity, multi), "skipped", n)
-    return out
-
-
-def _excluded(mapping: Any, rows: Mapping[str, list[Any]]) -> dict[tuple[str, str], int]:
-    from pdmigrate.mapping.fill import keep_row
-
-    out: dict[tuple[str, str], int] = {}
-    for obj in mapping.objects:
-        if not (obj.filter or obj.exclude) or not obj.targets:
-            continue
-        n = sum(1 for s in obj.source for r in rows.get(s, []) if not keep_row(obj, r))
-        out[(obj.id, str(obj.targets[0]))] = n
-    return out
 
 
 def compare(
@@ -177,6 +88,36 @@ def compare(
     }
 
 
+def _compare_parents(
+    parents: list[ParentLink],
+    found: Mapping[str, Mapping[str, Any]],
+    names: Mapping[tuple[str, str], str],
+    result: dict[str, Any],
+) -> None:
+    """Each parent link written must be among its parent's relationships (type parent)."""
+    for link in parents:
+        name = names.get(("organization", link.item.source_key), link.item.payload.object)
+        pair = result["links"].setdefault(name, [0, 0])
+        pair[1] += 1
+        result["checked"] += 1
+        if f"{link.parent_id}>{link.child_id}" in found:
+            pair[0] += 1
+            continue
+        result["mismatched"] += 1
+        if len(result["mismatches"]) < MAX_LISTED:
+            result["mismatches"].append(
+                {
+                    "object": link.item.payload.object,
+                    "entity": "organization",
+                    "source_key": link.item.source_key,
+                    "pipedrive_id": str(link.child_id),
+                    "field": "parent",
+                    "where": link.item.payload.where,
+                    "problem": f"not a daughter of organization {link.parent_id} in Pipedrive",
+                }
+            )
+
+
 def _miss(e: Expected, field: str, why: str) -> dict[str, Any]:
     return {
         "object": e.item.payload.object,
@@ -228,10 +169,12 @@ def verify_workspace(
     for e in wanted:
         ids.setdefault(e.item.stage, set()).add(e.pipedrive_id)
     deal_ids = list(ops.id_map("deal").values())
+    parents = parent_links(items, index, ops)
 
     async def main() -> tuple[dict[str, dict[str, dict[str, Any]]], dict[str, Any]]:
         async with client_factory() as client:
             got = await read_back(client, ids, deal_ids)
+            got["org_parent"] = await read_parents(client, {p.parent_id for p in parents})
             stats = client.stats
             return got, {
                 "tokens": stats.tokens_charged,
@@ -245,19 +188,18 @@ def verify_workspace(
         state.finish_run(run_id, "failed")
         state.close()
         raise
+    accounting = object_rows(mapping, rows)
     objects = reconcile(
-        list(source.payloads),
-        items,
-        index,
-        statuses,
-        plan.merges,
-        _excluded(mapping, rows),
+        source.payloads, items, index, statuses, plan.merges, accounting, source.problem_rows
     )
     multi: dict[str, set[str]] = {}
     for p in source.payloads:
         multi.setdefault(p.object, set()).add(p.entity)
-    names = {(i.entity, i.source_key): _name(i.payload.object, i.entity, multi) for i in items}
+    names = {
+        (i.entity, i.source_key): target_name(i.payload.object, i.entity, multi) for i in items
+    }
     result = compare(wanted, records, names)
+    _compare_parents(parents, records.get("org_parent", {}), names, result)
     for name, row in objects.items():
         row["found"] = result["found"].get(name, 0)
         resolved, total = result["links"].get(name, [0, 0])
@@ -266,6 +208,8 @@ def verify_workspace(
         row["fill"] = {}
     for name, fill in result["fill"].items():
         objects.setdefault(name, {"source": 0, **dict.fromkeys(BUCKETS, 0)})["fill"] = fill
+    every_row = {r.where for group in rows.values() for r in group}
+    in_buckets = {r for o in accounting.values() for r in o.primary | o.secondary}
     checked, mismatched = result["checked"], result["mismatched"]
     accuracy = 100.0 if checked == 0 else round(100.0 * (checked - mismatched) / checked, 2)
     unsent = sum(o.get("quarantined", 0) for o in objects.values())
@@ -279,6 +223,7 @@ def verify_workspace(
         "requests": usage["requests"],
         "by_endpoint": usage["by_endpoint"],
         "unsent": unsent,
+        "rows": {"total": len(every_row), "accounted": len(every_row & in_buckets)},
         "mismatches": result["mismatches"],
     }
     state.finish_run(run_id, "done" if ok else "attention", summary)

@@ -88,8 +88,9 @@ def _render_sample(s: dict[str, Any]) -> None:
     name="verify",
     help=(
         "Read back everything the runs wrote (paged listings and ids= batch gets, never one "
-        "GET per record) and reconcile each source object: source records, migrated, merged "
-        "as duplicates, skipped by rule, failed, quarantined; found in Pipedrive; links "
+        "GET per record) and reconcile each source object: every source row in exactly one "
+        "bucket per target (migrated, merged as duplicates, skipped by rule, failed, "
+        "quarantined), records made and found in Pipedrive; links "
         "resolved; fill rate per field. Then compare every mapped field of every migrated "
         "record with the value recomputed from the source. Prints the tokens it spent.\n\n"
         "Exit codes: 0 every field matches; 3 mismatches (records and fields are named); "
@@ -118,15 +119,22 @@ def _render_verify(s: dict[str, Any]) -> None:
     from rich.table import Table
 
     table = Table(title="Reconciliation", title_justify="left")
-    cols = ["source", "migrated", "merged", "skipped", "failed", "quarantined", "found"]
-    table.add_column("object")
+    cols = ["source", "migrated", "merged", "skipped", "failed", "quarantined"]
+    table.add_column("target (rows)")
     for c in cols:
         table.add_column(c, justify="right")
+    table.add_column("records found", justify="right")
     table.add_column("links", justify="right")
     for name, row in s["objects"].items():
         links = f"{row.get('links_resolved', 0)}/{row.get('links', 0)}"
-        table.add_row(name, *(str(row.get(c, 0)) for c in cols), links)
+        found = f"{row.get('found', 0)}/{row.get('records_migrated', 0)}"
+        table.add_row(name, *(str(row.get(c, 0)) for c in cols), found, links)
     err_console.print(table)
+    rows = s.get("rows") or {}
+    if rows:
+        err_console.print(
+            f"Source rows {rows['total']}, accounted for {rows['accounted']}", markup=False
+        )
     fields = s["fields"]
     err_console.print(
         f"Fields checked {fields['checked']}, mismatched {fields['mismatched']}, accuracy "

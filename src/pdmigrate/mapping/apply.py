@@ -67,15 +67,14 @@ def apply_object(
         for key, group in group_rows(kept, obj.group_by, before_dot=before_dot).items():
             extra = obj.options.get("extra_key")
             if isinstance(extra, str) and obj.targets[0] == "person":
-                made = one_record(mapping, obj, group[:1], key, tctx, ctx)
+                made = one_record(mapping, obj, group[:1], key, tctx, ctx).stamp(group[:1])
                 for n, row in enumerate(group[1:], start=2):
-                    made.extend(
-                        one_record(mapping, obj, [row], (f"{'|'.join(key)}#{n}",), tctx, ctx)
-                    )
+                    extra_key = (f"{'|'.join(key)}#{n}",)
+                    made.extend(one_record(mapping, obj, [row], extra_key, tctx, ctx).stamp([row]))
                 household_org(mapping, obj, key, group, made)
-                out.extend(made)
+                out.extend(made.stamp(group))  # the household organization: every member row
                 continue
-            out.extend(one_record(mapping, obj, group, key, tctx, ctx))
+            out.extend(one_record(mapping, obj, group, key, tctx, ctx).stamp(group))
         return out
     for row in kept:
         row_key = tuple(key_values(obj, row) if obj.key else [str(row.line)])

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from pdmigrate.mapping.model import Mapping as MappingFile
 from pdmigrate.mapping.model import (
     MappingObject,
 )
-from pdmigrate.records import Finding
+from pdmigrate.records import Finding, Row
 
 if TYPE_CHECKING:
     from pdmigrate.mapping.crossref import CrossIndex
@@ -31,7 +31,12 @@ class Ref:
 
 @dataclass(frozen=True, slots=True)
 class Payload:
-    """One record to write (or fields to add to a record, when ``update_of`` is set)."""
+    """One record to write (or fields to add to a record, when ``update_of`` is set).
+
+    ``rows`` names (``file:line``) every source row the record was made from, when
+    that is more than the one row at ``where`` (a group, a client's rows, the payments
+    of a payment-history note); :attr:`origin` is the list verify accounts rows by.
+    """
 
     object: str
     entity: str
@@ -40,6 +45,14 @@ class Payload:
     links: dict[str, Ref | tuple[Ref, ...]] = field(default_factory=dict)
     where: str = ""
     update_of: Ref | None = None
+    rows: tuple[str, ...] = ()
+
+    @property
+    def origin(self) -> tuple[str, ...]:
+        """The source rows this record came from (``rows``, else ``where``; none for config)."""
+        if self.rows:
+            return self.rows
+        return (self.where,) if self.where else ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready (for reports and tests)."""
@@ -69,6 +82,12 @@ class Applied:
         """Add another result's payloads and findings."""
         self.payloads.extend(other.payloads)
         self.findings.extend(other.findings)
+
+    def stamp(self, rows: Sequence[Row]) -> Applied:
+        """Name ``rows`` as the origin of every payload that names no rows yet; return self."""
+        wheres = tuple(r.where for r in rows)
+        self.payloads = [p if p.rows else replace(p, rows=wheres) for p in self.payloads]
+        return self
 
     def of(self, object_id: str, entity: str | None = None) -> list[Payload]:
         """The payloads of one mapping object (and entity)."""

@@ -450,6 +450,7 @@ def _per_member(
                     {},
                     row.where,
                     Ref(member.id, key),
+                    (row.where,),  # this member's row, not the whole group
                 )
             )
         out.findings.extend(findings)

@@ -57,6 +57,7 @@ def payment_note(
         {"content": content},
         {_link(obj, link_name): record},
         where,
+        rows=tuple(r.where for r in rows),  # the payment rows, not the invoice's
     )
     return Applied([payload])
 

@@ -119,7 +119,9 @@ def apply_constant_across(
         for home, fields in client_fields.items():
             target = _client_ref(obj, "org_id" if home == "organization" else "record", key)
             if target is not None:
-                out.payloads.append(Payload(obj.id, home, skey, fields, {}, group[0].where, target))
+                wheres = tuple(r.where for r in group)
+                made = Payload(obj.id, home, skey, fields, {}, group[0].where, target, wheres)
+                out.payloads.append(made)
         if deal is not None and varying:
             for row, filled in zip(group, per_row, strict=True):
                 fields = {

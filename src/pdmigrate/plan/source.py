@@ -41,6 +41,8 @@ class Source:
     sha256: str
     payloads: Sequence[Payload]
     findings: int = 0
+    #: ``file:line`` of the rows apply refused with an error (a missing key...).
+    problem_rows: frozenset[str] = frozenset()
     private: frozenset[str] = frozenset()
     not_restrictable: int = 0
     inputs: Mapping[str, str] = field(default_factory=dict)
@@ -139,6 +141,9 @@ def read_source(workspace: Workspace) -> Source:
         sha256=sha,
         payloads=applied.payloads,
         findings=len(applied.findings),
+        problem_rows=frozenset(
+            f.where for f in applied.findings if f.severity == "error" and f.line is not None
+        ),
         private=frozenset(private),
         not_restrictable=not_restrictable,
         inputs=hash_inputs(list_exports(exports), exports),

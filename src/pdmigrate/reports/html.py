@@ -80,6 +80,9 @@ def reconciliation_view(verification: Mapping[str, Any] | None) -> dict[str, Any
             for k, v in (buckets.items() if isinstance(buckets, Mapping) else [])
             if isinstance(v, int | float | str) or v is None
         }
+        why = buckets.get("why") if isinstance(buckets, Mapping) else None
+        if isinstance(why, Mapping) and why:
+            flat["skipped because"] = "; ".join(f"{k} ({n})" for k, n in why.items())
         for key in flat:
             if key not in columns:
                 columns.append(key)
@@ -92,6 +95,7 @@ def reconciliation_view(verification: Mapping[str, Any] | None) -> dict[str, Any
         "mismatched": fields.get("mismatched", ""),
         "accuracy": verification.get("accuracy", ""),
         "tokens": verification.get("tokens"),
+        "source_rows": verification.get("rows") or {},
     }
 
 
