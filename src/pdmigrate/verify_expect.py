@@ -23,7 +23,14 @@ from pdmigrate.records import Row
 from pdmigrate.sample_diff import expected_fields
 from pdmigrate.state_ops import Ops
 
-__all__ = ["RECORD_STAGES", "Expected", "expectations", "source_values"]
+__all__ = [
+    "RECORD_STAGES",
+    "Expected",
+    "ParentLink",
+    "expectations",
+    "parent_links",
+    "source_values",
+]
 
 #: Stages that write a record of their own (compared field by field).
 RECORD_STAGES = (
@@ -107,6 +114,39 @@ def expectations(
         field_entity = "deal" if item.entity == "lead" else item.entity
         fields = expected_fields(shaped, body.dropped, keys, field_entity)
         out.append(Expected(item, pid, fields))
+    return out
+
+
+@dataclass(frozen=True)
+class ParentLink:
+    """One organization's parent link written by an ``org_parent`` op."""
+
+    item: Item
+    child_id: int
+    parent_id: int
+
+
+def parent_links(items: Iterable[Item], index: RefIndex, ops: Ops) -> list[ParentLink]:
+    """Every ``done`` org_parent op's child and parent organization ids."""
+    ids = ops.id_map()
+    done = {
+        str(key)
+        for (key,) in ops.conn.execute(
+            "SELECT source_key FROM ops WHERE stage = 'org_parent' AND status = 'done'"
+        )
+    }
+    resolve = _resolver(index, ids)
+    out: list[ParentLink] = []
+    for item in items:
+        parent = item.payload.links.get("parent")
+        if item.stage != "org_parent" or item.source_key not in done:
+            continue
+        if not isinstance(parent, Ref):
+            continue
+        child = ids.get(("organization", item.source_key))
+        got = resolve(parent, "organization")
+        if child is not None and child.isdigit() and isinstance(got, int):
+            out.append(ParentLink(item, int(child), got))
     return out
 
 

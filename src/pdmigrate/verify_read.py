@@ -2,7 +2,8 @@
 
 * persons, organizations, deals, products, activities: v2 ``ids=`` lists, 100 ids a call;
 * deal products: ``/deals/products?deal_ids=`` listings, 100 deals a call;
-* notes, leads, files (v1, no ``ids=``): one paged listing each, kept to the ids wanted.
+* notes, leads, files (v1, no ``ids=``): one paged listing each, kept to the ids wanted;
+* organization parent links: one relationships listing per parent organization.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pdmigrate.pipedrive.client import PipedriveClient
 
-__all__ = ["BATCH", "LISTED", "read_back"]
+__all__ = ["BATCH", "LISTED", "read_back", "read_parents"]
 
 #: Entity -> the client's v2 resource with ``get_many``.
 BATCH = {
@@ -64,4 +65,20 @@ async def read_back(
                     if rid in want:
                         got[rid] = record
         out[entity] = got
+    return out
+
+
+async def read_parents(
+    client: PipedriveClient, parent_ids: Collection[int]
+) -> dict[str, dict[str, Any]]:
+    """``{"PARENT>CHILD": relationship}`` for the parent links of ``parent_ids``."""
+    out: dict[str, dict[str, Any]] = {}
+    for parent in sorted(parent_ids):
+        for rel in await client.organization_relationships.for_org(parent):
+            if rel.get("type") != "parent":
+                continue
+            owner, linked = rel.get("rel_owner_org_id"), rel.get("rel_linked_org_id")
+            owner_id = owner.get("value") if isinstance(owner, dict) else owner
+            linked_id = linked.get("value") if isinstance(linked, dict) else linked
+            out[f"{owner_id}>{linked_id}"] = rel
     return out
