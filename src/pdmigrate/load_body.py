@@ -463,6 +463,15 @@ def _link(out: Body, entity: str, link: str, refs: Ref | tuple[Ref, ...], ctx: B
             if user is not None:
                 out.body["owner_id"] = user
         return
+    if link == "attendees":
+        users: list[int] = []
+        for ref in refs if isinstance(refs, tuple) else (refs,):
+            user = ctx.owners.by_staff.get(ref.key.strip())  # matched users only, no fallback
+            if user is not None and user not in users:
+                users.append(user)
+        if users and entity == "activity":
+            out.body["attendees"] = [{"user_id": u} for u in users]
+        return
     if link in ("parent", "record"):
         return  # handled by their own ops (organizationRelationships, update_of)
     target = LINK_ENTITY.get(link)

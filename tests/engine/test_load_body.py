@@ -124,3 +124,17 @@ def test_custom_value_shapes() -> None:
     assert custom_value(replace(fk, field_type="time"), "7:30", "USD") == "07:30:00"
     assert custom_value(replace(fk, field_type="varchar"), "x" * 300, "USD") == "x" * 255
     assert custom_value(replace(fk, field_type="text"), [{"value": "a"}, "b"], "USD") == "a, b"
+
+
+def test_every_listed_user_attends_and_unmatched_staff_do_not() -> None:
+    """Attendee refs -> user ids of matched staff, once each; the fallback user never attends."""
+    p = Payload(
+        "calendar", "activity", "pm/calendar/1",
+        {"subject": "Hearing", "type": "meeting"},
+        {"owner_id": Ref("user", "JG", "name"),
+         "attendees": (Ref("user", "JG", "name"), Ref("user", "XX", "name"),
+                       Ref("user", "JG", "name"))},
+    )  # fmt: skip
+    body = build_body(p, _ctx()).body
+    assert body["owner_id"] == 5
+    assert body["attendees"] == [{"user_id": 5}]

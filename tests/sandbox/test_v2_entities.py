@@ -179,6 +179,23 @@ def test_activity_participants_set_person_id(client: httpx.Client, sandbox: Sand
     assert sandbox.spec_problems == []
 
 
+def test_activity_attendees_name_existing_users(client: httpx.Client, sandbox: Sandbox) -> None:
+    """Attendees keep the users given (spec-shaped); an unknown user id is refused."""
+    me = client.get("/api/v1/users/me").json()["data"]["id"]
+    activity = _ok(
+        client.post(
+            "/api/v2/activities",
+            json={"subject": "Hearing", "type": "meeting", "attendees": [{"user_id": me}]},
+        )
+    )
+    assert activity["attendees"] == [{"user_id": me, "is_organizer": False}]
+    unknown = _error(client.post("/api/v2/activities", json={"attendees": [{"user_id": 987654}]}))
+    assert unknown["error"] == "User with id 987654 not found"
+    empty = _error(client.post("/api/v2/activities", json={"attendees": [{}]}))
+    assert "attendees[0]" in empty["error"]
+    assert sandbox.spec_problems == []
+
+
 def test_products_create_is_201_with_prices(client: httpx.Client) -> None:
     """POST /v2/products answers 201; prices get product_id; one price per currency."""
     response = client.post(

@@ -118,9 +118,13 @@ def links_for(
             )
             if refs:
                 out[name] = refs if name == "participants" else refs[0]
+                if name == "owner_id" and obj.options.get("owners_attend"):
+                    out["attendees"] = refs  # every listed user attends (landing rules §5)
             continue
         ref = Ref(link.to, "|".join(values), link.match)
         out[name] = (ref,) if name == "participants" else ref
+        if name == "owner_id" and obj.options.get("owners_attend"):
+            out["attendees"] = (ref,)
     return out
 
 

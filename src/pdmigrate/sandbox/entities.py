@@ -452,12 +452,45 @@ def _activities(ctx: Ctx, changes: dict[str, Any], existing: dict[str, Any] | No
             raise bad_request("Only one participant can be primary")
         changes["participants"] = clean
         changes["person_id"] = next((p["person_id"] for p in clean if p["primary"]), None)
+    if "attendees" in changes:
+        changes["attendees"] = _attendees(ctx, changes["attendees"])
     if "done" in changes:
         was = bool((existing or {}).get("done"))
         if changes["done"] and not was:
             changes["marked_as_done_time"] = ctx.now
         elif not changes["done"]:
             changes["marked_as_done_time"] = None
+
+
+def _attendees(ctx: Ctx, value: Any) -> list[dict[str, Any]]:
+    """Activity attendees: objects naming a user, a person or an email (ids must exist)."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise validation_error("attendees", "Expected 'array' as value")
+    clean: list[dict[str, Any]] = []
+    for i, item in enumerate(value):
+        if not isinstance(item, dict):
+            raise validation_error(f"attendees[{i}]", "Expected 'object' as value")
+        out: dict[str, Any] = {}
+        for key, table in (("user_id", "users"), ("person_id", "persons")):
+            if item.get(key) is not None:
+                if not _is_int(item[key]):
+                    raise validation_error(f"attendees[{i}].{key}", "Expected 'integer' as value")
+                _ref(ctx, key, table, item[key])
+                out[key] = item[key]
+        for key in ("email", "name", "status"):
+            if item.get(key) is not None:
+                if not isinstance(item[key], str):
+                    raise validation_error(f"attendees[{i}].{key}", "Expected 'string' as value")
+                out[key] = item[key]
+        if not out:
+            raise validation_error(
+                f"attendees[{i}]", "An attendee needs user_id, person_id or email"
+            )
+        out["is_organizer"] = bool(item.get("is_organizer", False))
+        clean.append(out)
+    return clean
 
 
 def _products(ctx: Ctx, changes: dict[str, Any], existing: dict[str, Any] | None) -> None:
