@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from tests.mapping.conftest import documented_tables, settings_for
@@ -76,7 +78,8 @@ def test_last_first_owner_stays_one_name() -> None:
 
 
 def test_multi_user_cell_splits_on_its_declared_separator() -> None:
-    """Practice Master Users "12, 7": the first user owns (the profile declares ",")."""
+    """Practice Master Users "12, 7": the first user owns (the profile declares ","), and
+    every listed user attends."""
     pm = _mapping("practicemaster")
     obj = pm.object("calendar_activity")
     assert obj.links["owner_id"] == Link(to="user", columns=["Users"], match="name", separator=",")
@@ -91,7 +94,9 @@ def test_multi_user_cell_splits_on_its_declared_separator() -> None:
         "Completed": "N",
     }
     made = apply_object(pm, obj, _rows("CMCALENDAR.csv", row))
-    assert made.of(obj.id, "activity")[0].links["owner_id"] == Ref("user", "12", "name")
+    act = made.of(obj.id, "activity")[0]
+    assert act.links["owner_id"] == Ref("user", "12", "name")
+    assert act.links["attendees"] == (Ref("user", "12", "name"), Ref("user", "7", "name"))
 
 
 def test_synth_owners_land_whole(synth40: dict[str, Path]) -> None:
@@ -114,6 +119,8 @@ def test_synth_owners_land_whole(synth40: dict[str, Path]) -> None:
         owner = act.links.get("owner_id")
         if users.strip():
             assert owner == Ref("user", users.split(",")[0].strip(), "name")
+            listed = tuple(Ref("user", u.strip(), "name") for u in users.split(",") if u.strip())
+            assert act.links["attendees"] == listed
 
 
 # --- 2. practicebynumbers: all C won at the last completed appointment; appointment deals
@@ -133,13 +140,15 @@ def _item(
     }
 
 
-def _appt(no: str, patient: str, date: str, status: str, procedures: str) -> dict[str, str]:
+def _appt(
+    no: str, patient: str, date: str, status: str, procedures: str, time: str = "9:00 AM"
+) -> dict[str, str]:
     return {
         "Appointment ID": no,
         "Practice": "PR1",
         "Patient ID": patient,
         "Date": date,
-        "Time": "9:00 AM",
+        "Time": time,
         "Duration": "30",
         "Status": status,
         "Appointment Type": "Restorative",
@@ -156,6 +165,7 @@ PBN_PLANS = _rows(
     _item("2", "D1110", "C", "2024-02-01"),
     _item("3", "D2740", "C", "2024-02-01"),
     _item("3", "D2740", "TP", "2024-02-01"),
+    _item("5", "D2391", "C", "2024-03-01"),
 )
 PBN_APPTS = _rows(
     "appointments.csv",
@@ -163,22 +173,27 @@ PBN_APPTS = _rows(
     _appt("11", "1", "06/30/2024", "Completed", "D0120"),
     _appt("12", "1", "04/15/2024", "Scheduled", "D0120, D2740"),
     _appt("13", "1", "02/10/2024", "Scheduled", "D2740"),
-    _appt("14", "2", "03/03/2024", "Completed", "D0150"),
+    _appt("14", "2", "03/03/2024", "Completed", "D0150", "4:30 PM"),
     _appt("15", "2", "05/05/2024", "Cancelled", "D1110"),
     _appt("16", "3", "05/05/2024", "Scheduled", "D2740"),
+    _appt("17", "5", "03/10/2024", "Completed", "D2391", "2:30 AM"),
+    _appt("18", "5", "03/10/2024", "Completed", "D2391", "1:00 AM"),
 )
 
 
 def test_pbn_all_completed_plan_is_won_at_its_last_completed_appointment() -> None:
-    """All-C plans are won at the last completed appointment sharing a code, else the last."""
+    """All-C plans are won at the start of the last completed appointment sharing a code,
+    else the patient's last; local time (America/New_York) -> UTC, DST gap moved forward."""
     pbn = _mapping("practicebynumbers")
     made = apply_rows(pbn, {"treatment_plans": PBN_PLANS, "appointments": PBN_APPTS})
     deals = {p.source_key.rsplit("/", 1)[-1]: p.fields for p in made.of("treatment_plan_deal")}
     # Shares D2391 with appointment 10 (02/20); appointment 11 is later but shares nothing.
     assert deals["PR1|1|2024-01-12"]["status"] == "won"
-    assert deals["PR1|1|2024-01-12"]["won_time"] == "2024-02-20T00:00:00Z"
+    assert deals["PR1|1|2024-01-12"]["won_time"] == "2024-02-20T14:00:00Z"  # 9:00 EST
     # No completed appointment shares D1110 (15 is cancelled): the patient's last completed.
-    assert deals["PR1|2|2024-02-01"]["won_time"] == "2024-03-03T00:00:00Z"
+    assert deals["PR1|2|2024-02-01"]["won_time"] == "2024-03-03T21:30:00Z"  # 4:30 PM EST
+    # Two visits on the DST day: the later (2:30 AM, in the gap -> 3:30 EDT) wins.
+    assert deals["PR1|5|2024-03-01"]["won_time"] == "2024-03-10T07:30:00Z"
     assert deals["PR1|1|2024-03-01"]["status"] == "open"
     assert "won_time" not in deals["PR1|1|2024-03-01"]
 
@@ -233,16 +248,23 @@ def test_pbn_synth_won_times_and_appointment_deals(synth40: dict[str, Path]) -> 
     for key in won:
         practice, patient, _ = key.split("|")
         done = [
-            (a.get("Date"), {c.strip() for c in a.get("Procedures").split(",")})
+            (
+                f"{a.get('Date')} {a.get('Time')}",
+                {c.strip() for c in a.get("Procedures").split(",")},
+            )
             for a in appts
             if (a.get("Practice"), a.get("Patient ID"), a.get("Status"))
             == (practice, patient, "Completed")
         ]
-        iso = [(f"{d[6:10]}-{d[0:2]}-{d[3:5]}", codes) for d, codes in done]
-        sharing = [d for d, codes in iso if codes & items[key]]
-        if iso:
-            want = max(sharing or [d for d, _ in iso])
-            assert plans[key].fields["won_time"] == f"{want}T00:00:00Z"
+        zone = ZoneInfo("America/New_York")
+        starts = [
+            (dt.datetime.strptime(d, "%m/%d/%Y %I:%M %p").replace(tzinfo=zone), codes)
+            for d, codes in done
+        ]
+        sharing = [d for d, codes in starts if codes & items[key]]
+        if starts:
+            want = max(sharing or [d for d, _ in starts]).astimezone(dt.UTC)
+            assert plans[key].fields["won_time"] == want.strftime("%Y-%m-%dT%H:%M:%SZ")
     linked = [a for a in applied.of("appointment_activity", "activity") if "deal_id" in a.links]
     assert linked
     by_key = {f"{a.get('Practice')}|{a.get('Appointment ID')}": a for a in appts}

@@ -29,18 +29,19 @@ called alone) the rules take their fallbacks.
 last completed appointment) and ``options.deal_from`` on a row object (an appointment's
 deal is the open plan sharing a procedure code)::
 
-    won_from: {object: appointments, by: [Practice, Patient ID], date: Date,
+    won_from: {object: appointments, by: [Practice, Patient ID], date: Date, time: Time,
                where: {Status: [Completed]}, share: Procedures, share_with: Code,
                separator: ","}
     deal_from: {to: treatment_plan_deal, by: [Practice, Patient ID], date: Date,
                 other_date: Date Planned, share: Procedures, share_with: Code,
                 separator: ","}
 
-``won_from``: the latest ``date`` among ``object``'s rows with the deal's ``by``
-values (and ``where``), preferring rows sharing a ``share`` value with the deal's
-``share_with`` values. ``deal_from``: among ``to``'s records with the row's ``by``
-values whose status is open and which share a value, the latest one dated
-(``other_date``) on or before the row's ``date``, else the earliest later one.
+``won_from``: the latest ``date`` (at its ``time``, local -> UTC, when given) among
+``object``'s rows with the deal's ``by`` values (and ``where``), preferring rows sharing
+a ``share`` value with the deal's ``share_with`` values. ``deal_from``: among ``to``'s
+records with the row's ``by`` values whose status is open and which share a value, the
+latest one dated (``other_date``) on or before the row's ``date``, else the earliest
+later one.
 """
 
 from __future__ import annotations
@@ -112,7 +113,10 @@ class CrossIndex:
         return next(v for v, n in counts.items() if n == best)
 
     def latest_linked(self, obj_id: str, key: str) -> dt.date | None:
-        """The latest date of the records joined into ``obj_id``/``key``, or None."""
+        """The latest date of the records joined into ``obj_id``/``key``, or None.
+
+        With ``won_from``'s ``time`` column it is an aware UTC datetime (the start).
+        """
         return self.linked_dates.get((obj_id, key))
 
 
@@ -363,6 +367,7 @@ def _won_from(
     on_cols = _cols(spec, "by")
     share = str(spec.get("share") or "")
     sep = str(spec.get("separator") or "") or None
+    time_col = str(spec.get("time") or "")
     by_on: dict[tuple[str, ...], list[tuple[dt.date, set[str]]]] = {}
     for raw in rows.get(str(spec["object"]), ()):
         row = renamed(mapping, str(spec["object"]), raw)
@@ -372,6 +377,8 @@ def _won_from(
         ):
             continue
         day = day_of(row.get(str(spec["date"])), ctx)
+        if day is not None and time_col:
+            day = start_of(day, row.get(time_col), ctx)
         on = tuple(row.get(c).strip() for c in on_cols)
         if day is not None and any(on):
             by_on.setdefault(on, []).append((day, _values(row.get(share), sep) if share else set()))
@@ -380,7 +387,27 @@ def _won_from(
         sharing = [d for d, values in found if values & rec.shared]
         days = sharing or [d for d, _ in found]
         if days:
-            index.linked_dates[(obj.id, key)] = max(days)
+            index.linked_dates[(obj.id, key)] = max(days, key=_instant)
+
+
+def _instant(day: dt.date) -> tuple[dt.date, dt.datetime]:
+    """Sort key over days and UTC start times alike (a bare day sorts first that day)."""
+    if isinstance(day, dt.datetime):
+        return day.date(), day
+    return day, dt.datetime.min.replace(tzinfo=dt.UTC)
+
+
+def start_of(day: dt.date, time_text: str, ctx: TransformContext) -> dt.date:
+    """``day`` at the local start time ``time_text``, as an aware UTC datetime (else the day).
+
+    The practice's time zone (``ctx.timezone``) applies, DST edges as the ``datetime``
+    transform treats them.
+    """
+    if not time_text.strip():
+        return day
+    result = chain_of("datetime(ymd)")(f"{day.isoformat()} {time_text.strip()}", ctx)
+    value = result.value if isinstance(result, Ok) else None
+    return value if isinstance(value, dt.datetime) else day
 
 
 def _deal_from(

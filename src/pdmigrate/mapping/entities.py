@@ -177,7 +177,10 @@ def deal_status(
         created = next(
             (ln.columns[0] for ln in obj.fields if ln.field == "Source Created Date"), None
         )
-        when = f"{linked.isoformat()}T00:00:00Z" if linked else _when(row, created, ctx)
+        if isinstance(linked, dt.datetime):  # won_from with a time: the start, in UTC
+            when = linked.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        else:
+            when = f"{linked.isoformat()}T00:00:00Z" if linked else _when(row, created, ctx)
     if when:
         fields["won_time" if outcome == "won" else "lost_time"] = when
     if outcome == "lost":
