@@ -338,3 +338,45 @@ def test_report_without_the_exports_still_builds_from_state(
     assert summary["available"] == []
     assert summary["pages"] == ["index.html"]
     assert [r["kind"] for r in summary["runs"]] == ["init"]
+
+
+def test_sample_page_lists_the_strata_it_could_not_cover(workspace: Workspace) -> None:
+    """The sample run's strata summary shows on sample.html, each uncovered stratum listed."""
+    with workspace.state() as state:
+        run_id = state.start_run("sample", profile="practicebynumbers")
+        state.conn.execute(
+            "CREATE TABLE sample_diff (run_id INTEGER, entity TEXT, source_key TEXT, field TEXT, "
+            "source_value TEXT, expected TEXT, actual TEXT, status TEXT)"
+        )
+        state.conn.execute(
+            "INSERT INTO sample_diff VALUES (?, 'person', 'PR1/patients/1', 'name', 'A', 'A', "
+            "'A', 'match')",
+            (run_id,),
+        )
+        strata = {"total": 12, "covered": 10, "uncovered": ["deal stage: Lost", "file"]}
+        state.finish_run(run_id, "done", {"strata": strata})
+    build_reports(workspace, as_of=AS_OF)
+    page = (workspace.root / "reports" / "sample.html").read_text(encoding="utf-8")
+    assert "covers <b>10</b> of 12 strata" in page
+    assert '<ul id="uncovered"><li>deal stage: Lost</li><li>file</li></ul>' in page
+
+
+def test_reconciliation_shows_skip_reasons_and_rows_accounted(workspace: Workspace) -> None:
+    """Skipped rows carry their reasons; the line under the table says rows accounted for."""
+    verify = {
+        "ok": True,
+        "objects": {
+            "family": {"source": 30, "migrated": 6, "merged": 0, "skipped": 24, "failed": 0,
+                       "quarantined": 0, "records": 2, "why": {"no family": 24}},
+        },
+        "rows": {"total": 247, "accounted": 247},
+        "fields": {"checked": 10, "mismatched": 0},
+        "accuracy": 100.0,
+        "tokens": 14,
+    }  # fmt: skip
+    with workspace.state() as state:
+        state.finish_run(state.start_run("verify"), "done", verify)
+    build_reports(workspace, as_of=AS_OF)
+    page = (workspace.root / "reports" / "verify.html").read_text(encoding="utf-8")
+    assert '<td class="n">no family (24)</td>' in page
+    assert 'accounted for <b class="good">247</b>' in page

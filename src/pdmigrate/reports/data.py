@@ -293,11 +293,18 @@ def load_sample_diff(state: State) -> dict[str, Any] | None:
         )
     ]
     counts = Counter(str(r["status"]) for r in rows)
+    found = state.conn.execute("SELECT summary FROM runs WHERE id = ?", (last,)).fetchone()
+    try:
+        summary = json.loads(found[0]) if found and found[0] else {}
+    except ValueError:
+        summary = {}
+    strata = summary.get("strata") if isinstance(summary, dict) else None
     return {
         "run_id": last,
         "rows": rows,
         "counts": {s: counts.get(s, 0) for s in DIFF_STATUSES},
         "records": len({(r["entity"], r["source_key"]) for r in rows}),
+        "strata": strata if isinstance(strata, dict) else None,
     }
 
 
