@@ -21,10 +21,19 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Literal
+from types import ModuleType, TracebackType
+from typing import IO, Any, Literal
 
-from pdmigrate.errors import ConfigError
+from pdmigrate.errors import ConfigError, UsageError
+
+fcntl: ModuleType | None
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows has no flock; the lock is advisory there
+    fcntl = None
+
+#: Runs that write to Pipedrive: one at a time per workspace (:meth:`State.start_run`).
+WRITING_RUNS = ("run", "sample", "delta", "rollback")
 
 RunStatus = Literal["running", "done", "failed", "attention", "interrupted", "stopped"]
 
@@ -211,6 +220,7 @@ class State:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self._lock: IO[str] | None = None
         _create_private(self.path)
         try:
             self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
@@ -230,7 +240,21 @@ class State:
         inputs: Mapping[str, str] | None = None,
         mapping_sha256: str | None = None,
     ) -> int:
-        """Record the start of a command's run; return its id."""
+        """Record the start of a command's run; return its id.
+
+        A writing run (:data:`WRITING_RUNS`) first takes the workspace's write lock
+        (``state.db.lock``, held until :meth:`close`): a second writer on the same
+        workspace stops with a clear error instead of racing the first. Holding the lock
+        proves no other writer is alive, so writing runs still marked ``running`` (a
+        process killed with -9) are marked ``interrupted``.
+        """
+        if kind in WRITING_RUNS:
+            self._take_write_lock()
+            self.conn.execute(
+                "UPDATE runs SET status = 'interrupted', finished_at = ? "
+                f"WHERE status = 'running' AND kind IN ({', '.join('?' * len(WRITING_RUNS))})",
+                (now_utc(), *WRITING_RUNS),
+            )
         cursor = self.conn.execute(
             "INSERT INTO runs (kind, profile, mapping_sha256, inputs, status, started_at) "
             "VALUES (?, ?, ?, ?, 'running', ?)",
@@ -265,9 +289,29 @@ class State:
 
     # -- lifetime --------------------------------------------------------------------
 
+    def _take_write_lock(self) -> None:
+        if self._lock is not None or fcntl is None:  # held already; no flock on Windows
+            return
+        path = self.path.with_name(self.path.name + ".lock")
+        _create_private(path)
+        handle = path.open("r+", encoding="utf-8")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise UsageError(
+                f"{self.path.parent}: another pdmigrate command (run, sample, delta or "
+                "rollback) is writing from this workspace",
+                hint="wait for it to finish; two writers would race for the same records",
+            ) from None
+        self._lock = handle
+
     def close(self) -> None:
-        """Close the connection."""
+        """Close the connection (and release the write lock, if held)."""
         self.conn.close()
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
 
     def __enter__(self) -> State:
         return self
