@@ -404,6 +404,14 @@ def build_body(payload: Payload, ctx: BodyContext) -> Body:
             if pair is not None:
                 out.body[pair[0]] = pair[1]
             continue
+        if isinstance(value, Ref):  # an org/person field pointing at a migrated record
+            got = ctx.resolve(
+                value, "person" if fk is not None and fk.field_type == "people" else "organization"
+            )
+            if not isinstance(got, int):
+                _miss(out, name, value, str(got))
+                continue
+            value = got
         if fk is not None and entity in CUSTOM:
             v = custom_value(fk, value, ctx.currency)
             if v is None:

@@ -49,13 +49,16 @@ def _links(p: Payload) -> Iterable[tuple[str, Ref]]:
     for name, refs in p.links.items():
         for ref in refs if isinstance(refs, tuple) else (refs,):
             yield name, ref
+    for value in p.fields.values():  # an organization field (Employer) points at its org
+        if isinstance(value, Ref):
+            yield "org_id", value
 
 
 def strata_of(p: Payload, flagged: Mapping[str, Sequence[str]]) -> set[str]:
     """The strata a record payload covers (``flagged``: ``file:line`` -> audit codes)."""
     out: set[str] = {f"{p.entity}"}
     if p.entity == "person":
-        orgs = [r.key for n, r in _links(p) if n == "org_id"]
+        orgs = [r.key for n, r in _links(p) if n == "org_id" and p.links.get(n) == r]
         for key in orgs or ["(none)"]:
             out.add(f"person of organization {key}")
         location = p.fields.get("location") or p.fields.get("Location")

@@ -16,6 +16,7 @@ KEYS = {
     ("person", "Status"): FieldKey("person", "Status", "b" * 40, "enum", {"Active": 7}, "created"),
     ("person", "Tags"): FieldKey("person", "Tags", "c" * 40, "set", {"A": 1, "B": 2}, "reused"),
     ("deal", "Fee"): FieldKey("deal", "Fee", "d" * 40, "monetary", {}, "created"),
+    ("person", "Employer"): FieldKey("person", "Employer", "f" * 40, "org", {}, "created"),
     ("deal", "Opened"): FieldKey("deal", "Opened", "e" * 40, "date", {}, "created"),
     ("pipeline", "Matters"): FieldKey("pipeline", "Matters", "3", None, {}, "created"),
     ("stage", "Matters/Open"): FieldKey("stage", "Matters/Open", "11", None, {}, "created"),
@@ -23,7 +24,12 @@ KEYS = {
         "activity_type", "Court date", "court_date", None, {}, "created"
     ),
 }
-IDS = {("person", "p1"): 41, ("deal", "d1"): 52, ("lead", "l1"): "9c2e-uuid"}
+IDS = {
+    ("organization", "employer:Acme"): 77,
+    ("person", "p1"): 41,
+    ("deal", "d1"): 52,
+    ("lead", "l1"): "9c2e-uuid",
+}
 
 
 def _ctx(private: frozenset[str] = frozenset()) -> BodyContext:
@@ -138,3 +144,13 @@ def test_every_listed_user_attends_and_unmatched_staff_do_not() -> None:
     body = build_body(p, _ctx()).body
     assert body["owner_id"] == 5
     assert body["attendees"] == [{"user_id": 5}]
+
+
+def test_an_organization_field_holding_a_ref_gets_the_org_id() -> None:
+    """Employer = Ref to a migrated org -> its id; an org not written -> missing, not sent."""
+    ok = Payload("fam", "person", "cp/fam/1", {"Employer": Ref("fam", "employer:Acme")})
+    assert build_body(ok, _ctx()).body["custom_fields"] == {"f" * 40: 77}
+    gone = Payload("fam", "person", "cp/fam/2", {"Employer": Ref("fam", "employer:Gone")})
+    body = build_body(gone, _ctx())
+    assert "custom_fields" not in body.body
+    assert body.missing == [("Employer", "fam/employer:Gone", "its record failed (HTTP 400)")]

@@ -408,3 +408,50 @@ def test_synth_invoice_pdfs_and_payment_notes(synth40: dict[str, Path]) -> None:
         lines = note.fields["content"].splitlines()
         assert lines[1] == "Payment history"
         assert sorted(line.split(" | ")[1] for line in lines[3:]) == sorted(ids)
+
+
+# --- 4. corepractice: Employer -> its own organization, linked by the Employer field ----
+
+
+def _patient(pid: str, last: str, head: str, employer: str) -> dict[str, str]:
+    return {
+        "Patient ID": pid,
+        "First Name": "Sam",
+        "Last Name": last,
+        "Family Head ID": head,
+        "Employer": employer,
+    }
+
+
+def test_employer_becomes_one_organization_linked_from_each_person() -> None:
+    """Employers (case-insensitive) are one org each; every employed patient, in a family or
+    not, gets the Employer organization field pointing at it; the blank one gets none."""
+    cp = _mapping("corepractice")
+    rows = _rows(
+        "patients.csv",
+        _patient("1", "Lara", "1", "Acme Pty"),
+        _patient("2", "Lara", "1", "ACME PTY"),
+        _patient("3", "Ng", "3", "Harbour Dental"),
+        _patient("4", "Oz", "4", ""),
+    )
+    made = apply_rows(cp, {"patients": rows})
+    orgs = {
+        p.source_key.rsplit("/", 1)[-1]: p
+        for p in made.of("family_organization", "organization")
+        if "employer:" in p.source_key
+    }
+    assert sorted(orgs) == ["employer:Acme Pty", "employer:Harbour Dental"]
+    assert orgs["employer:Acme Pty"].fields["name"] == "Acme Pty"
+    assert orgs["employer:Acme Pty"].rows == ("patients.csv:2", "patients.csv:3")
+    links = {
+        p.update_of.key: p.fields["Employer"]
+        for p in made.of("family_organization", "person")
+        if p.update_of is not None and "Employer" in p.fields
+    }
+    assert links == {
+        "1": Ref("family_organization", "employer:Acme Pty"),
+        "2": Ref("family_organization", "employer:Acme Pty"),
+        "3": Ref("family_organization", "employer:Harbour Dental"),
+    }
+    family = [p for p in made.of("family_organization", "organization") if p not in orgs.values()]
+    assert [p.fields["name"] for p in family] == ["Lara family"]

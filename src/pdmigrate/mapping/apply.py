@@ -23,7 +23,7 @@ from pdmigrate.mapping.model import MappingObject
 from pdmigrate.mapping.payload import Applied, ApplyContext, Payload, Ref, source_key
 from pdmigrate.mapping.record import deal_products, one_record, reference
 from pdmigrate.mapping.rollups import group_rows
-from pdmigrate.mapping.spread import apply_constant_across, household_org, spreads
+from pdmigrate.mapping.spread import apply_constant_across, employer_orgs, household_org, spreads
 from pdmigrate.mapping.values import finding, transform_context
 from pdmigrate.records import Row
 
@@ -75,6 +75,8 @@ def apply_object(
                 out.extend(made.stamp(group))  # the household organization: every member row
                 continue
             out.extend(one_record(mapping, obj, group, key, tctx, ctx).stamp(group))
+        if obj.options.get("employer"):
+            out.extend(employer_orgs(mapping, obj, kept))
         return out
     for row in kept:
         row_key = tuple(key_values(obj, row) if obj.key else [str(row.line)])

@@ -434,7 +434,11 @@ def _per_member(
 ) -> Applied:
     """Fields of a grouped object that belong to each member record (e.g. Employer)."""
     out = Applied()
-    lines = [ln for ln in obj.fields if obj.entity_of(ln) == entity]
+    employer = obj.options.get("employer")
+    skip = str(employer.get("field")) if isinstance(employer, dict) else None  # employer_orgs
+    lines = [ln for ln in obj.fields if obj.entity_of(ln) == entity and ln.field != skip]
+    if not lines:
+        return Applied()
     single = obj.model_copy(update={"fields": lines})
     for row in rows:
         findings: list[Finding] = []

@@ -26,7 +26,7 @@ from pdmigrate.mapping.rollups import group_rows, split_before_dot
 from pdmigrate.records import Finding, Row
 from pdmigrate.transforms import TransformContext
 
-__all__ = ["apply_constant_across", "household_org", "line_entities", "spreads"]
+__all__ = ["apply_constant_across", "employer_orgs", "household_org", "line_entities", "spreads"]
 
 _DEAL = "deal"
 
@@ -176,3 +176,58 @@ def household_org(
     made.payloads.insert(0, Payload(obj.id, "organization", skey, fields, {}, group[0].where))
     for person in persons:
         person.links["org_id"] = Ref(obj.id, org_key, "key")
+
+
+def employer_orgs(mapping: MappingFile, obj: MappingObject, rows: Sequence[Row]) -> Applied:
+    """``options.employer: {column, field}``: an organization per employer, linked from people.
+
+    corepractice (landing rules §2 Patient): each distinct Employer becomes its own
+    organization, and each patient's person gets the ``field`` organization field
+    pointing at it (a :class:`Ref` value, resolved to the org id at load). Works for
+    every patient, in a family or not.
+    """
+    spec = obj.options.get("employer")
+    member = next(
+        (
+            o
+            for o in mapping.objects
+            if o.id != obj.id and o.primary == obj.primary and o.targets[0] == "person" and o.key
+        ),
+        None,
+    )
+    if not isinstance(spec, dict) or member is None:
+        return Applied()
+    column, field_name = str(spec.get("column") or ""), str(spec.get("field") or "")
+    out = Applied()
+    orgs: dict[str, list[Row]] = {}
+    names: dict[str, str] = {}
+    for row in rows:
+        name = " ".join(row.get(column).split())
+        person = "|".join(row.get(c).strip() for c in member.key)
+        if not name or not person:
+            continue
+        folded = name.casefold()
+        names.setdefault(folded, name)
+        orgs.setdefault(folded, []).append(row)
+        org_ref = Ref(obj.id, f"employer:{names[folded]}", "key")
+        out.payloads.append(
+            Payload(
+                obj.id,
+                "person",
+                source_key(mapping, obj, [f"employer:{person}"]),
+                {field_name: org_ref},
+                {},
+                row.where,
+                Ref(member.id, person),
+            )
+        )
+    for folded, group in orgs.items():
+        skey = source_key(mapping, obj, [f"employer:{names[folded]}"])
+        fields: dict[str, Any] = {"name": names[folded]}
+        if obj.source_id:
+            fields[SOURCE_ID_FIELD] = skey
+        wheres = tuple(r.where for r in group)
+        out.payloads.append(
+            Payload(obj.id, "organization", skey, fields, {}, group[0].where, None, wheres)
+        )
+    return out
