@@ -133,6 +133,10 @@ async def rollback_migration(
             if why is not None and not force and action.kind in ("delete", "restore"):
                 summary.kept.append({**action.describe(), "why": why})
                 continue
+            held = None if force else _schema_held(action, summary.kept)
+            if held is not None:
+                summary.kept.append({**action.describe(), "why": held})
+                continue
             bucket = _bucket(summary, action)
             if dry_run:
                 bucket.append(_describe(action))
@@ -174,6 +178,25 @@ def _describe(action: Action) -> dict[str, Any]:
         if left:
             out["not_nulled"] = left
     return out
+
+
+#: Schema items records depend on, by the entity of those records.
+_HOLDS = {"stage": ("deal",), "pipeline": ("deal",), "activity_type": ("activity",)}
+
+
+def _schema_held(action: Action, kept: Sequence[dict[str, Any]]) -> str | None:
+    """Why a schema item stays: records it holds values of were kept (edited in Pipedrive)."""
+    if action.kind != "schema" or not kept:
+        return None
+    owner = str(action.extra.get("entity") or "")
+    needs = _HOLDS.get(action.entity) or ((owner, "lead") if owner == "deal" else (owner,))
+    held = sorted({str(k.get("entity")) for k in kept} & set(needs))
+    if not held:
+        return None
+    return (
+        f"kept {held[0]} records (edited in Pipedrive) still use it; removing it would lose "
+        "their values (use --force to remove anyway)"
+    )
 
 
 def _bucket(summary: RollbackSummary, action: Action) -> list[dict[str, Any]]:

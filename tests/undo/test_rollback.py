@@ -163,6 +163,33 @@ def test_records_edited_in_pipedrive_are_kept_unless_force(
     assert forced["kept"] == []
 
 
+def test_schema_of_kept_records_stays_unless_force(
+    migrated: tuple[Path, Path, Any], tmp_path: Path
+) -> None:
+    """--schema keeps the person fields a kept (edited) person still uses; others go."""
+    ws, _ = copy_of(migrated, tmp_path)
+    ids = _ids(ws)
+    edited = f"{P}/patient_person/A000003"
+    asyncio.run(_staff(ws, int(ids[("person", edited)]), int(ids[("person", edited)])))
+    data = _rollback(ws, "--all", "--schema")  # dry run: reports, writes nothing
+    held = [r for r in data["kept"] if "source_key" not in r]
+    assert held, data["kept"]
+    assert all(r["why"].startswith("kept person records (edited in Pipedrive)") for r in held)
+    with State(ws / "state.db") as st:
+        person_fields = {
+            str(k)
+            for (k,) in st.conn.execute(
+                "SELECT key FROM field_keys WHERE entity = 'person' AND origin = 'created'"
+            )
+        }
+    assert {r["pipedrive_id"] for r in held} == person_fields
+    removed = {r["pipedrive_id"] for r in data["schema"]}
+    assert not removed & person_fields
+    assert removed  # deal fields, stages and pipelines still go
+    forced = _rollback(ws, "--all", "--schema", "--force")
+    assert person_fields <= {r["pipedrive_id"] for r in forced["schema"]}
+
+
 def test_records_subset_is_recreated_by_the_next_run(
     migrated: tuple[Path, Path, Any], tmp_path: Path
 ) -> None:
