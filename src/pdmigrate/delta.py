@@ -5,7 +5,9 @@ exports (confirmed mapping applied, plan decisions folded in) and sorts every re
 against ``id_map`` by source key and content hash:
 
 * **new** (no op yet, or one never finished): created through the normal engine
-  (:func:`pdmigrate.pipeline.run_migration`), with its links, markers and Source ID;
+  (:func:`pdmigrate.pipeline.run_migration`), with its links, markers and Source ID; a
+  new person whose email belongs to a person already in the account (added by staff
+  during cutover) fills that person instead, as ``plan`` does for the first run;
 * **changed** (hash differs): only the fields that differ from what Pipedrive holds,
   and only fields the mapping owns (the body's keys), are PATCHed; old values go to
   ``audit`` so rollback can restore them; the id map gets the new hash and the
@@ -29,11 +31,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from pdmigrate.delta_diff import Children, field_patch, is_later
-from pdmigrate.delta_fetch import IdRow, fetch_children, fetch_records, id_rows
+from pdmigrate.delta_fetch import IdRow, fetch_children, fetch_records, id_rows, match_new_people
 from pdmigrate.errors import BudgetExhausted, FatalAPIError, RecordRejected, RetriableError
 from pdmigrate.load import UPDATE_ENDPOINT, Loader
 from pdmigrate.load_body import build_body, content_hash
@@ -74,6 +76,7 @@ class DeltaSummary:
     updated: dict[str, int] = field(default_factory=dict)
     deleted: dict[str, int] = field(default_factory=dict)
     unchanged: int = 0
+    matched_existing: int = 0
     failed: list[dict[str, Any]] = field(default_factory=list)
     gone: list[dict[str, Any]] = field(default_factory=list)
     edited: list[dict[str, Any]] = field(default_factory=list)
@@ -91,6 +94,7 @@ class DeltaSummary:
             "updated": dict(self.updated),
             "deleted": dict(self.deleted),
             "unchanged": self.unchanged,
+            "matched_existing": self.matched_existing,
             "failed": list(self.failed),
             "gone": list(self.gone),
             "edited": list(self.edited),
@@ -168,6 +172,12 @@ async def delta_migration(
     summary = DeltaSummary(run_id, dry_run=dry_run)
     items, index = build_items(payloads, plan)
     found = classify(items, ops)
+    matched = await match_new_people(client, found.new, ops)
+    if matched:  # staff added them during cutover: fill those people, do not duplicate them
+        plan = replace(plan, existing={**plan.existing, **matched})
+        items, index = build_items(payloads, plan)
+        found = classify(items, ops)
+    summary.matched_existing = len(matched)
     summary.unchanged = found.unchanged
     for row in found.gone:
         summary.gone.append(

@@ -5,6 +5,8 @@
 * :func:`fetch_children` lists every activity and note once and indexes the ones
   pdmigrate did not create (:class:`~pdmigrate.delta_diff.Children`).
 * :func:`id_rows` reads the id map with content hashes and update times.
+* :func:`match_new_people` finds people a delta would create who are already in the
+  account (staff added them during cutover): one exact email search per new email.
 """
 
 from __future__ import annotations
@@ -14,12 +16,21 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pdmigrate.delta_diff import Children
+from pdmigrate.load_items import Item
 from pdmigrate.state_ops import Ops
 
 if TYPE_CHECKING:
     from pdmigrate.pipedrive.client import PipedriveClient
 
-__all__ = ["V1_RECORDS", "V2_RECORDS", "IdRow", "fetch_children", "fetch_records", "id_rows"]
+__all__ = [
+    "V1_RECORDS",
+    "V2_RECORDS",
+    "IdRow",
+    "fetch_children",
+    "fetch_records",
+    "id_rows",
+    "match_new_people",
+]
 
 #: Entity -> the client helper of a v2 entity (``get_many`` by ``ids=``).
 V2_RECORDS = {
@@ -85,3 +96,39 @@ async def fetch_children(client: PipedriveClient, ops: Ops) -> Children:
     activities = [a async for a in client.activities.list()]
     notes = [n async for n in client.notes.list(page_size=500)]
     return Children.build(activities, notes, ours)
+
+
+async def match_new_people(
+    client: PipedriveClient, new: Iterable[Item], ops: Ops
+) -> dict[str, int]:
+    """New person source key -> the id of a person already in the account with its email.
+
+    The same rule as ``plan`` (:func:`~pdmigrate.plan.dedup.match_existing`): an email
+    match links the record to that person instead of creating a second one. People
+    pdmigrate created are never matched (they are in the id map); the lowest id wins.
+    Costs one search per distinct email of the new people (search lane), not a listing
+    of the whole account.
+    """
+    from pdmigrate.plan.account import person_emails
+    from pdmigrate.plan.dedup import candidates
+
+    ours = set(ops.id_map("person").values())
+    found: dict[str, int | None] = {}
+    out: dict[str, int] = {}
+    people = candidates(i.payload for i in new if i.entity == "person" and i.kind == "create")
+    for person in people:
+        for email in person.emails:
+            if email not in found:
+                found[email] = None
+                async for hit in client.persons.search(email, fields="email", exact_match=True):
+                    rec = hit.get("item") or {}
+                    pid = rec.get("id")
+                    if pid is None or str(pid) in ours or email not in person_emails(rec):
+                        continue
+                    best = found[email]
+                    found[email] = int(pid) if best is None else min(best, int(pid))
+            match = found[email]
+            if match is not None:
+                out[person.key] = match
+                break
+    return out

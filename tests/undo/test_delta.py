@@ -120,7 +120,10 @@ def test_delta_writes_exactly_the_changes_and_keeps_edits(
         "deals.update": len(want_deals),
     }
     reads = {n for n in spent if not endpoint(n).is_write}
-    assert all(n.endswith((".list", ".listMany")) for n in reads), reads
+    assert all(n.endswith((".list", ".listMany")) for n in reads - {"persons.search"}), reads
+    # One exact email search per new patient (is a staff-added person already there?).
+    assert spent["persons.search"] == len(edits.new_patients)
+    assert data["matched_existing"] == 0
     write_tokens = sum(endpoint(n).cost * c for n, c in writes_called.items())
     list_tokens = sum(endpoint(n).cost * c for n, c in spent.items() if n in reads)
     assert stats.tokens_charged == write_tokens + list_tokens
@@ -150,6 +153,38 @@ def test_delta_writes_exactly_the_changes_and_keeps_edits(
     assert after.created == {}
     assert after.updated == {}
     assert {n for c in clients for n in c.stats.by_endpoint if endpoint(n).is_write} == set()
+
+
+def test_a_new_patient_staff_already_added_is_filled_not_duplicated(
+    migrated: tuple[Path, Path, Any], tmp_path: Path
+) -> None:
+    """Staff added a new patient by hand during cutover: delta links to that person."""
+    import shutil
+
+    ws, exports = copy_of(migrated, tmp_path)
+    fresh = tmp_path / "fresh"
+    shutil.copytree(exports, fresh)
+    edits = cutover(fresh, seed=3, exclude=set())
+    assert len(edits.new_patients) == 2
+
+    async def add_by_hand() -> int:
+        async with staff_client(ws) as client:
+            made = await client.persons.create(
+                {"name": "Walk In", "emails": [{"value": "NEWCOMER0@example.org"}]}
+            )
+            return int(made["id"])
+
+    by_hand = asyncio.run(add_by_hand())
+    data = delta_workspace(load_workspace(ws), fresh).to_dict()
+    assert data["matched_existing"] == 1
+    assert data["created"] == {"person": 1}
+    ids = _ids(ws)
+    first = f"{P}/patient_person/{edits.new_patients[0]}"
+    assert ids[("person", first)] == str(by_hand)
+    records = json.loads(invoke("sandbox", "dump", "--db", str(ws / "sandbox.db")).stdout)
+    people = records["accounts"][0]["records"]["persons"]
+    emails = [e["value"].casefold() for p in people for e in p.get("emails") or []]
+    assert emails.count("newcomer0@example.org") == 1
 
 
 def test_delta_on_unchanged_exports_sends_nothing(
