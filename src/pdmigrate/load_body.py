@@ -412,7 +412,7 @@ def build_body(payload: Payload, ctx: BodyContext) -> Body:
                 _miss(out, name, value, str(got))
                 continue
             value = got
-        if fk is not None and entity in CUSTOM:
+        if fk is not None and (entity in CUSTOM or entity == "lead"):  # leads: deal fields
             v = custom_value(fk, value, ctx.currency)
             if v is None:
                 out.dropped.append(name)

@@ -154,3 +154,12 @@ def test_an_organization_field_holding_a_ref_gets_the_org_id() -> None:
     body = build_body(gone, _ctx())
     assert "custom_fields" not in body.body
     assert body.missing == [("Employer", "fam/employer:Gone", "its record failed (HTTP 400)")]
+
+
+def test_lead_custom_fields_use_the_deal_field_keys() -> None:
+    """Leads inherit the deals' custom fields: a lead's "Fee" is the deal field's key."""
+    p = Payload("enquiry", "lead", "cp/enquiry/1", {"title": "Whitening", "Fee": 12.5},
+                {"person_id": Ref("client", "p1")})  # fmt: skip
+    body = build_body(p, _ctx()).body
+    assert body["custom_fields"] == {"d" * 40: {"value": 12.5, "currency": "AUD"}}
+    assert body["person_id"] == 41

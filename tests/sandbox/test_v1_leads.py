@@ -205,3 +205,34 @@ def test_list_filters_and_pages(client: httpx.Client, clock: FakeClock) -> None:
         x["title"] for x in client.get("/api/v1/leads", params={"sort": "title"}).json()["data"]
     ]
     assert titles == ["adam", "ann-0", "ann-1", "ann-2"]
+
+
+def _deal_field(client: httpx.Client, **body: Any) -> dict[str, Any]:
+    response = client.post("/api/v2/dealFields", json=body)
+    assert response.status_code == 200, response.text
+    field: dict[str, Any] = response.json()["data"]
+    return field
+
+
+def test_leads_take_deal_custom_fields_as_v1_top_level_keys(client: httpx.Client) -> None:
+    """A deal field's key is a lead key: monetary with <key>_currency, option ids, dates;
+    answers carry set ones only; PATCH merges; unknown keys and options are refused."""
+    source = _deal_field(
+        client, field_name="Source", field_type="enum", options=[{"label": "Google Ads"}]
+    )
+    quote = _deal_field(client, field_name="Quote", field_type="monetary")
+    asked = _deal_field(client, field_name="Asked", field_type="date")
+    option = source["options"][0]["id"]
+    s, q, a = source["field_code"], quote["field_code"], asked["field_code"]
+    lead = _lead(client, person_id=_person(client), **{s: option, q: 450, f"{q}_currency": "AUD"})
+    assert (lead[s], lead[q], lead[f"{q}_currency"]) == (option, 450, "AUD")
+    assert a not in lead  # never set: not in the answer
+    patched = client.patch(f"/api/v1/leads/{lead['id']}", json={a: "2026-02-03"}).json()["data"]
+    assert (patched[a], patched[s]) == ("2026-02-03", option)
+    unknown = client.post(
+        "/api/v1/leads", json={"title": "X", "person_id": 1, "f" * 40: "x"}
+    ).json()
+    assert unknown["error_info"] == f'"{"f" * 40}" is not allowed'
+    bad = client.post("/api/v1/leads", json={"title": "X", "person_id": 1, s: 999}).json()
+    assert bad["error"] == "Couldn't create lead, body is invalid."
+    assert "Option 999 does not exist" in bad["error_info"]

@@ -42,6 +42,7 @@ import httpx
 from pdmigrate.errors import APIRetriableError, BudgetExhausted, FatalAPIError, UsageError
 from pdmigrate.pipedrive import endpoints
 from pdmigrate.pipedrive.endpoints import Endpoint
+from pdmigrate.pipedrive.leadshape import from_wire, to_wire
 from pdmigrate.pipedrive.limiter import (
     PLAN_BURST_LIMITS,
     SEARCH_BURST_LIMIT,
@@ -388,6 +389,7 @@ class PipedriveClient(Resources):
     ) -> ApiResponse:
         where = f"{ep.method} {path}"
         url = self.base_url + path
+        json = to_wire(ep.name, json)  # leads take custom fields as v1 top-level keys
         attempt = 0
         burst_retries = 0
         ambiguous = False  # an earlier attempt may have been processed
@@ -516,7 +518,11 @@ class PipedriveClient(Resources):
                 status=status,
             )
         return ApiResponse(
-            status, parsed.get("data"), parsed.get("additional_data"), dict(headers), ep.name
+            status,
+            from_wire(ep.name, parsed.get("data")),
+            parsed.get("additional_data"),
+            dict(headers),
+            ep.name,
         )
 
     # --- pagination --------------------------------------------------------------------

@@ -3,7 +3,8 @@
 Live rules: ``title`` is required; a lead needs a ``person_id`` or an
 ``organization_id`` that exists in the account; ``value`` is ``{amount, currency}``
 or null; ``visible_to`` is a **string** here (``"1"``, ``"3"``, ``"5"``, ``"7"``);
-``label_ids`` are UUID strings; ``channel`` is an integer. Validation errors use
+``label_ids`` are UUID strings; ``channel`` is an integer; the deals' custom fields
+are top-level 40-hex keys in v1 value shapes (set ones only in answers). Validation errors use
 the leads service's own shape (``error`` "Couldn't create lead, body is invalid."
 with the detail in ``error_info``); a missing lead is ``"requested lead not found"``
 (both from the v1 spec and public issue threads). Lead times are ISO 8601 with
@@ -12,12 +13,14 @@ milliseconds (``2020-10-14T11:30:36.551Z``), as the spec's examples show.
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
 from starlette.responses import Response
 
 from pdmigrate.sandbox.envelope import ApiError, ApiRoute, RequestContext, json_type, ok
+from pdmigrate.sandbox.fields import custom_by_code, validate_custom_fields
 from pdmigrate.sandbox.routes_v1_common import (
     check_date,
     existing,
@@ -58,6 +61,7 @@ _ALLOWED = {
     "channel_id",
 }
 _PATCH_ONLY = {"is_archived"}
+_HEX_KEY = re.compile(r"[0-9a-f]{40}")
 
 
 def lead_time(value: str) -> str:
@@ -89,12 +93,61 @@ def _int(body: dict[str, Any], name: str, creating: bool, *, nullable: bool) -> 
     return value
 
 
+def _custom(ctx: RequestContext, body: dict[str, Any], creating: bool) -> dict[str, Any]:
+    """The deal custom fields in a lead body (40-hex keys, v1 value shapes), v2-shaped.
+
+    Leads inherit the deals' custom fields [V1 ``POST /leads``]; values come as the v1
+    deals endpoints take them: a monetary amount with ``<key>_currency`` beside it, an
+    address as text, an option id. Unknown keys are refused like other unknown keys.
+    """
+    defs = custom_by_code(ctx.store, ctx.cid, "deal")
+    out: dict[str, Any] = {}
+    for key, value in body.items():
+        if not _HEX_KEY.fullmatch(key):
+            continue
+        field = defs.get(key)
+        if field is None:
+            raise invalid(f'"{key}" is not allowed', creating=creating)
+        if value is not None and field["field_type"] == "monetary":
+            value = {"value": value, "currency": body.get(f"{key}_currency") or "USD"}
+        elif value is not None and field["field_type"] == "address" and isinstance(value, str):
+            value = {"value": value}
+        try:
+            out.update(validate_custom_fields(ctx.store, ctx.cid, "deal", {key: value}))
+        except ApiError as exc:
+            raise invalid(
+                exc.error.removeprefix("Validation failed: "), creating=creating
+            ) from None
+    return out
+
+
+def _v1_custom(stored: dict[str, Any]) -> dict[str, Any]:
+    """Stored (v2-shaped) custom values as v1 lead keys; unset ones are left out."""
+    out: dict[str, Any] = {}
+    for key, value in stored.items():
+        if value is None:
+            continue
+        if isinstance(value, dict) and "currency" in value:
+            out[key], out[f"{key}_currency"] = value.get("value"), value["currency"]
+        elif isinstance(value, dict):
+            out[key] = value.get("value")
+        else:
+            out[key] = value
+    return out
+
+
 def _fields(ctx: RequestContext, body: dict[str, Any], *, creating: bool) -> dict[str, Any]:
     allowed = _ALLOWED | (set() if creating else _PATCH_ONLY)
-    unknown = sorted(set(body) - allowed)
+    currency_keys = {f"{k}_currency" for k in body if _HEX_KEY.fullmatch(k)}
+    unknown = sorted(
+        set(body) - allowed - currency_keys - {k for k in body if _HEX_KEY.fullmatch(k)}
+    )
     if unknown:
         raise invalid(f'"{unknown[0]}" is not allowed', creating=creating)
     doc: dict[str, Any] = {}
+    custom = _custom(ctx, body, creating)
+    if custom:
+        doc["custom"] = custom
     if "title" in body:
         title = body["title"]
         if not isinstance(title, str) or not title.strip():
@@ -205,6 +258,7 @@ def render(ctx: RequestContext, lead: dict[str, Any]) -> dict[str, Any]:
         "update_time": lead_time(lead["update_time"]),
         "visible_to": lead.get("visible_to", "3"),
         "cc_email": f"sandbox-{ctx.cid}+lead{lead['id'].replace('-', '')[:12]}@pipedrivemail.com",
+        **_v1_custom(lead.get("custom") or {}),
     }
 
 
@@ -289,6 +343,8 @@ async def update_lead(ctx: RequestContext) -> Response:
     with ctx.store.transaction():
         lead = _lead(ctx)
         changes = _fields(ctx, body, creating=False)
+        if "custom" in changes:
+            changes["custom"] = {**(lead.get("custom") or {}), **changes["custom"]}
         merged = {**lead, **changes}
         if merged.get("person_id") is None and merged.get("organization_id") is None:
             raise invalid("A lead must stay linked to a person or an organization", creating=False)
