@@ -198,3 +198,21 @@ def test_upload_to_a_lead_and_a_deal(client: httpx.Client) -> None:
     assert (data["lead_id"], data["lead_name"]) == (lead_id, "Enquiry")
     assert (data["deal_id"], data["deal_name"]) == (deal_id, "Plan")
     assert data["person_id"] is None
+
+
+def test_multipart_fields_are_checked_against_the_spec(
+    make_sandbox: Callable[..., Sandbox],
+) -> None:
+    """The form is spec-checked before the handler: a non-integer deal_id is a 400 even
+    where the handler alone would have answered 413 for the oversized file first."""
+    sandbox = make_sandbox(max_file_bytes=4)
+    with httpx.Client(
+        transport=SandboxTransport(app_for(sandbox)),
+        base_url="http://sandbox",
+        headers={"x-api-token": "t"},
+    ) as client:
+        response = client.post(
+            "/api/v1/files", data={"deal_id": "twelve"}, files={"file": ("a.pdf", b"%PDF-1.4")}
+        )
+    assert response.status_code == 400
+    assert response.json()["error"].startswith("Validation failed: deal_id:")

@@ -193,6 +193,23 @@ class Sandbox:
         return endpoints.match(method, path)
 
 
+async def _form_fields(request: Request) -> dict[str, Any] | None:
+    """A form body's fields for the spec check (a file part stands in as its name).
+
+    Starlette parses the cached body once and keeps the form for the handler (with the
+    files handler's own limits), which closes it as before. An unparsable form is left
+    to the handler's own 400.
+    """
+    try:
+        form = await request.form(max_files=1, max_fields=50)
+    except Exception:  # malformed multipart: the handler answers 400 itself
+        return None
+    return {
+        key: value if isinstance(value, str) else (value.filename or "file")
+        for key, value in form.multi_items()
+    }
+
+
 def _with_headers(response: Response, headers: dict[str, str]) -> Response:
     for key, value in headers.items():
         response.headers[key] = value
@@ -253,13 +270,17 @@ async def _pipeline(request: Request) -> Response:
         raw = await request.body()
         content_type = request.headers.get("content-type", "")
         body: Any = None
-        if not any(form in content_type for form in _FORM_TYPES):
+        is_form = any(form in content_type for form in _FORM_TYPES)
+        if not is_form:
             body = parse_json_body(raw)
         if sandbox.spec is not None:
+            checked = await _form_fields(request) if is_form and raw else body
             problem = sandbox.spec.validate_request(
-                method, path, dict(request.query_params), body, content_type
+                method, path, dict(request.query_params), checked, content_type
             )
             if problem is not None:
+                if is_form:
+                    await request.close()  # the parsed form's upload parts
                 return _with_headers(JSONResponse(problem.envelope(), status_code=400), headers)
         # 6. handler
         ctx = RequestContext(
