@@ -19,7 +19,8 @@ Rows are named by ``file:line`` (:attr:`~pdmigrate.mapping.payload.Payload.origi
 a grouped record (claim lines -> one deal) puts all its rows in its bucket. When a row
 feeds several records of one target, the worst bucket wins (failed, quarantined,
 migrated, merged, skipped). ``source`` is the sum of the buckets: the object's rows.
-``records`` counts the distinct records made (``records_migrated`` those written), and
+``records`` counts the distinct records made or filled (``records_migrated`` the ones
+created and written, which ``found`` is compared with), and
 ``why`` counts the skipped rows by reason.
 """
 
@@ -102,6 +103,7 @@ class _Tally:
     def __init__(self) -> None:
         self.rows: dict[str, dict[str, tuple[str, str]]] = {}
         self.records: dict[str, dict[str, str]] = {}
+        self.creates: set[tuple[str, str]] = set()  # (target, record) made, not filled
         self.touched: dict[str, set[str]] = {}
 
     def put(self, name: str, row: str, bucket: str, why: str = "") -> None:
@@ -120,7 +122,9 @@ class _Tally:
             row.update({b: counts.get(b, 0) for b in BUCKETS})
             made = self.records.get(name, {})
             row["records"] = len(made)
-            row["records_migrated"] = sum(1 for b in made.values() if b == "migrated")
+            row["records_migrated"] = sum(
+                1 for r, b in made.items() if b == "migrated" and (name, r) in self.creates
+            )
             row["why"] = dict(sorted(why.items()))
             out[name] = row
         return out
@@ -182,6 +186,8 @@ def reconcile(
         made = tally.records.setdefault(name, {})
         if record not in made or _WORST[bucket] < _WORST[made[record]]:
             made[record] = bucket
+        if p.update_of is None:
+            tally.creates.add((name, record))
         rows = objects.get(p.object)
         if rows is None or rows.reference:  # users, pipelines: count records, not rows
             origin: tuple[str, ...] = (record,)
