@@ -378,5 +378,5 @@ def test_reconciliation_shows_skip_reasons_and_rows_accounted(workspace: Workspa
         state.finish_run(state.start_run("verify"), "done", verify)
     build_reports(workspace, as_of=AS_OF)
     page = (workspace.root / "reports" / "verify.html").read_text(encoding="utf-8")
-    assert '<td class="n">no family (24)</td>' in page
+    assert '<td class="why">no family (24)</td>' in page
     assert 'accounted for <b class="good">247</b>' in page
