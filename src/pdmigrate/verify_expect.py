@@ -182,6 +182,19 @@ def source_values(
             if link.columns:
                 cells = [_cell(row, c, headers) for c in link.columns]
                 out.setdefault(name, " ".join(c for c in cells if c).strip())
+        spec = obj.activity
+        if spec is not None:  # an activity's timing and status read their own columns
+            columns: dict[str, list[str | None]] = {
+                "due_date": [spec.due_date],
+                "due_time": [spec.due_time],
+                "duration": [spec.duration],
+                "done": [spec.status_column],
+                "location": list(spec.location),
+            }
+            for name, cols in columns.items():
+                cells = [_cell(row, c, headers) for c in cols if c]
+                if name in payload.fields and any(cells):
+                    out.setdefault(name, " ".join(c for c in cells if c).strip())
     for name, value in payload.fields.items():
         out.setdefault(name, value)
     for name, refs in payload.links.items():

@@ -129,3 +129,17 @@ def test_verify_exits_3_naming_a_field_edited_behind_the_tools_back(flow: DemoRe
         }
     ]
     assert summary["accuracy"] < 100.0
+
+
+def test_sample_diff_shows_the_source_cell_of_activity_times(flow: DemoResult) -> None:
+    """An appointment's due_time line shows the export's local time, not the UTC value sent:
+    the source value differs from the expected one and the line is 'transformed'."""
+    ws = load_workspace(flow.workspace)
+    with ws.state() as st:
+        lines = st.conn.execute(
+            "SELECT source_value, expected, status FROM sample_diff "
+            "WHERE entity = 'activity' AND field = 'due_time'"
+        ).fetchall()
+    assert lines
+    assert all(status == "transformed" for _, _, status in lines)
+    assert all(source != expected for source, expected, _ in lines)
