@@ -113,18 +113,22 @@ def test_pages_are_self_contained(workspace: Workspace) -> None:
         assert "@media print" in text
 
 
+def _sample_with_diff(state: Any, line: tuple[str, ...]) -> int:
+    """A sample run with one sample_diff line (the table as the sample engine writes it)."""
+    run_id: int = state.start_run("sample", profile="practicebynumbers")
+    state.conn.execute(
+        "CREATE TABLE sample_diff (run_id INTEGER, entity TEXT, source_key TEXT, field TEXT, "
+        "source_value TEXT, expected TEXT, actual TEXT, status TEXT)"
+    )
+    state.conn.execute("INSERT INTO sample_diff VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (run_id, *line))
+    return run_id
+
+
 def test_source_values_are_escaped_everywhere(workspace: Workspace) -> None:
     """A <script> in a note, a Pipedrive error and owners.csv is shown as text on every page."""
     with workspace.state() as state:
-        run_id = state.start_run("sample", profile="practicebynumbers")
-        state.conn.execute(
-            "CREATE TABLE sample_diff (run_id INTEGER, entity TEXT, source_key TEXT, field TEXT, "
-            "source_value TEXT, expected TEXT, actual TEXT, status TEXT)"
-        )
-        state.conn.execute(
-            "INSERT INTO sample_diff VALUES (?, 'note', 'PR1/notes/1', 'content', ?, ?, ?, "
-            "'mismatch')",
-            (run_id, SCRIPT, SCRIPT, "alert"),
+        run_id = _sample_with_diff(
+            state, ("note", "PR1/notes/1", "content", SCRIPT, SCRIPT, "alert", "mismatch")
         )
         add_op(state, run_id, source_key="PR1/patients/9", status="failed", error=SCRIPT)
         state.finish_run(run_id, "attention", {"note": SCRIPT})
@@ -343,15 +347,8 @@ def test_report_without_the_exports_still_builds_from_state(
 def test_sample_page_lists_the_strata_it_could_not_cover(workspace: Workspace) -> None:
     """The sample run's strata summary shows on sample.html, each uncovered stratum listed."""
     with workspace.state() as state:
-        run_id = state.start_run("sample", profile="practicebynumbers")
-        state.conn.execute(
-            "CREATE TABLE sample_diff (run_id INTEGER, entity TEXT, source_key TEXT, field TEXT, "
-            "source_value TEXT, expected TEXT, actual TEXT, status TEXT)"
-        )
-        state.conn.execute(
-            "INSERT INTO sample_diff VALUES (?, 'person', 'PR1/patients/1', 'name', 'A', 'A', "
-            "'A', 'match')",
-            (run_id,),
+        run_id = _sample_with_diff(
+            state, ("person", "PR1/patients/1", "name", "A", "A", "A", "match")
         )
         strata = {"total": 12, "covered": 10, "uncovered": ["deal stage: Lost", "file"]}
         state.finish_run(run_id, "done", {"strata": strata})
